@@ -1,0 +1,134 @@
+package enforce
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultConfigPath is where guard-runtime looks for its configuration when
+// --guard-config is not given.
+const DefaultConfigPath = "/etc/guard-runtime/config.yaml"
+
+// Config is guard-runtime's own configuration file, config.yaml.
+type Config struct {
+	Runtime    RuntimeConfig    `yaml:"runtime"`
+	Policy     PolicyConfig     `yaml:"policy"`
+	Audit      AuditConfig      `yaml:"audit"`
+	Kubernetes KubernetesConfig `yaml:"kubernetes"`
+
+	// File is the path the configuration was read from.
+	File string `yaml:"-"`
+}
+
+// RuntimeConfig names the real OCI runtime and pins its content.
+type RuntimeConfig struct {
+	// Path is the real runtime binary, e.g. /usr/sbin/runc.
+	Path string `yaml:"path"`
+	// SHA256 holds the accepted digests of the binary: one, or a list
+	// during an upgrade.
+	SHA256 Digests `yaml:"sha256"`
+	// CacheDir keeps verified (device, inode, size, mtime, ctime) keys so
+	// that the binary is not hashed again on every call.
+	CacheDir string `yaml:"cacheDir"`
+}
+
+// PolicyConfig says where policies live and which one applies by default.
+type PolicyConfig struct {
+	Dir     string `yaml:"dir"`
+	Default string `yaml:"default"`
+}
+
+// AuditConfig configures the audit trail's fallback when journald is unreachable.
+type AuditConfig struct {
+	File string `yaml:"file"`
+}
+
+// KubernetesConfig maps Kubernetes namespaces to policies, read from the
+// io.kubernetes.cri.sandbox-namespace annotation that only the CRI plugin writes.
+type KubernetesConfig struct {
+	Namespaces map[string]string `yaml:"namespaces"`
+}
+
+// Digests is one sha256 digest or a list of them.
+type Digests []string
+
+// UnmarshalYAML accepts a single string as well as a list.
+func (d *Digests) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode {
+		if node.Tag == "!!null" {
+			*d = nil
+			return nil
+		}
+		*d = Digests{node.Value}
+		return nil
+	}
+	var list []string
+	if err := node.Decode(&list); err != nil {
+		return err
+	}
+	*d = list
+	return nil
+}
+
+// Defaults for what config.yaml leaves out.
+const (
+	DefaultRuntimePath = "/usr/sbin/runc"
+	DefaultPolicyDir   = "/etc/guard-runtime/policy.d"
+	DefaultPolicy      = "restricted"
+	DefaultAuditFile   = "/var/log/guard-runtime/audit.log"
+	DefaultCacheDir    = "/var/lib/guard-runtime/verified"
+)
+
+// LoadConfig reads config.yaml strictly: an unknown key is an error naming it.
+// A missing file is an error too, because without it there is no runtime pin.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config %s does not exist: install guard-runtime with hack/install.sh or pass --guard-config FILE", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg.File = path
+	return cfg, nil
+}
+
+// ParseConfig decodes config.yaml and fills in defaults.
+func ParseConfig(data []byte) (*Config, error) {
+	cfg := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	cfg.fillDefaults()
+	return cfg, nil
+}
+
+func (c *Config) fillDefaults() {
+	if c.Runtime.Path == "" {
+		c.Runtime.Path = DefaultRuntimePath
+	}
+	if c.Runtime.CacheDir == "" {
+		c.Runtime.CacheDir = DefaultCacheDir
+	}
+	if c.Policy.Dir == "" {
+		c.Policy.Dir = DefaultPolicyDir
+	}
+	if c.Policy.Default == "" {
+		c.Policy.Default = DefaultPolicy
+	}
+	if c.Audit.File == "" {
+		c.Audit.File = DefaultAuditFile
+	}
+}
