@@ -1,0 +1,176 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Document is one OCI document read strictly: the lossless tree that
+// guard-runtime edits, and the typed value the policy reads.
+type Document[T any] struct {
+	Tree  *Tree
+	Value *T
+}
+
+// The three documents a runtime is handed.
+type (
+	// Config is a bundle's config.json (create, run, restore).
+	Config = Document[specs.Spec]
+	// Process is the --process file of exec.
+	Process = Document[specs.Process]
+	// Resources is the resources JSON of update.
+	Resources = Document[specs.LinuxResources]
+)
+
+// Decode reads data once, strictly, as a document of type T.
+//
+// runc decodes with encoding/json, which takes the last of duplicate keys,
+// matches keys case-insensitively and with Unicode folding ("Process" and
+// "proceſſ" both fill process), and ignores whatever follows the first
+// value. guard-runtime must judge exactly what runc will run, so each of
+// these is an error here, as are numbers out of range for their field.
+func Decode[T any](data []byte) (*Document[T], error) {
+	tree, err := ParseTree(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyCase(tree.Root, reflect.TypeFor[T](), ""); err != nil {
+		return nil, err
+	}
+	value := new(T)
+	if err := json.Unmarshal(data, value); err != nil {
+		return nil, describeTypeError(err)
+	}
+	return &Document[T]{Tree: tree, Value: value}, nil
+}
+
+// Reparse decodes the document again from its (edited) tree.
+func (d *Document[T]) Reparse() (*Document[T], error) {
+	data, err := d.Tree.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return Decode[T](data)
+}
+
+func describeTypeError(err error) error {
+	var se *json.SemanticError
+	if errors.As(err, &se) {
+		what := "a value of the wrong type or out of range"
+		if se.JSONKind != 0 && se.GoType != nil {
+			what = fmt.Sprintf("a JSON %s where %s is expected", se.JSONKind, describeGoType(se.GoType))
+		}
+		return fmt.Errorf("field %s holds %s; runc cannot read it as the spec defines: %w", pointerOrRoot(string(se.JSONPointer)), what, err)
+	}
+	return fmt.Errorf("decode document: %w", err)
+}
+
+func describeGoType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer of " + t.Kind().String()
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an unsigned integer of " + t.Kind().String()
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "a " + t.Kind().String()
+}
+
+func pointerOrRoot(p string) string {
+	if p == "" {
+		return "(the document)"
+	}
+	return p
+}
+
+// checkKeyCase walks node alongside the Go type it decodes into and rejects
+// any object key that is not a field's exact name but equals one under
+// Unicode case folding: encoding/json would fill that field, json/v2 and
+// this policy would not.
+func checkKeyCase(node any, t reflect.Type, at string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch n := node.(type) {
+	case *Object:
+		switch t.Kind() {
+		case reflect.Struct:
+			return checkStructKeys(n, t, at)
+		case reflect.Map:
+			for _, m := range n.Members {
+				if err := checkKeyCase(m.Value, t.Elem(), at+Pointer(m.Name)); err != nil {
+					return err
+				}
+			}
+		}
+	case *Array:
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			for i, item := range n.Items {
+				if err := checkKeyCase(item, t.Elem(), fmt.Sprintf("%s/%d", at, i)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func checkStructKeys(obj *Object, t reflect.Type, at string) error {
+	fields := jsonFields(t)
+	for _, m := range obj.Members {
+		if ft, ok := fields[m.Name]; ok {
+			if err := checkKeyCase(m.Value, ft, at+Pointer(m.Name)); err != nil {
+				return err
+			}
+			continue
+		}
+		for name := range fields {
+			if strings.EqualFold(name, m.Name) {
+				return fmt.Errorf("key %q at %s differs from the spec field %q only in letter case: runc would read it as %q, so the document is ambiguous; spell it %q", m.Name, pointerOrRoot(at), name, name, name)
+			}
+		}
+	}
+	return nil
+}
+
+// jsonFields maps the JSON names of t's fields, as encoding/json names them,
+// to their types.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	fields := make(map[string]reflect.Type, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			inner := f.Type
+			if inner.Kind() == reflect.Pointer {
+				inner = inner.Elem()
+			}
+			if inner.Kind() == reflect.Struct {
+				for n, ft := range jsonFields(inner) {
+					fields[n] = ft
+				}
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fields[name] = f.Type
+	}
+	return fields
+}

@@ -1,0 +1,299 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Tree is a JSON document kept as it was written: members in their order,
+// scalars byte for byte. guard-runtime edits this tree, never a re-encoded
+// struct, so fields it does not know (newer spec fields, vendor extensions)
+// survive a rewrite.
+//
+// A node is *Object, *Array, or Scalar.
+type Tree struct {
+	Root any
+}
+
+// Object is a JSON object with its members in document order.
+type Object struct {
+	Members []Member
+}
+
+// Member is one name/value pair of an Object.
+type Member struct {
+	Name  string
+	Value any
+}
+
+// Array is a JSON array.
+type Array struct {
+	Items []any
+}
+
+// Scalar is a string, number, boolean or null exactly as written.
+type Scalar jsontext.Value
+
+// Get returns the member named name.
+func (o *Object) Get(name string) (any, bool) {
+	for i := range o.Members {
+		if o.Members[i].Name == name {
+			return o.Members[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+func (o *Object) set(name string, value any) {
+	for i := range o.Members {
+		if o.Members[i].Name == name {
+			o.Members[i].Value = value
+			return
+		}
+	}
+	o.Members = append(o.Members, Member{Name: name, Value: value})
+}
+
+func (o *Object) remove(name string) bool {
+	for i := range o.Members {
+		if o.Members[i].Name == name {
+			o.Members = append(o.Members[:i], o.Members[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// ParseTree reads exactly one JSON value. Duplicate member names, invalid
+// UTF-8 and anything but white space after the value are errors: runc's
+// decoder would silently take the last duplicate and ignore trailing data,
+// so the document could mean something else to runc than to the policy.
+func ParseTree(data []byte) (*Tree, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	root, err := readNode(dec)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("unexpected data after the JSON document at byte %d: a document must hold exactly one JSON value", dec.InputOffset())
+	}
+	return &Tree{Root: root}, nil
+}
+
+func readNode(dec *jsontext.Decoder) (any, error) {
+	switch dec.PeekKind() {
+	case '{':
+		return readObject(dec)
+	case '[':
+		return readArray(dec)
+	default:
+		v, err := dec.ReadValue()
+		if err != nil {
+			return nil, describeSyntaxError(err)
+		}
+		return Scalar(v.Clone()), nil
+	}
+}
+
+func readObject(dec *jsontext.Decoder) (*Object, error) {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, describeSyntaxError(err)
+	}
+	obj := &Object{}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, describeSyntaxError(err)
+		}
+		// A token is only valid until the next read.
+		name := tok.String()
+		value, err := readNode(dec)
+		if err != nil {
+			return nil, err
+		}
+		obj.Members = append(obj.Members, Member{Name: name, Value: value})
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, describeSyntaxError(err)
+	}
+	return obj, nil
+}
+
+func readArray(dec *jsontext.Decoder) (*Array, error) {
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, describeSyntaxError(err)
+	}
+	arr := &Array{Items: []any{}}
+	for dec.PeekKind() != ']' {
+		item, err := readNode(dec)
+		if err != nil {
+			return nil, err
+		}
+		arr.Items = append(arr.Items, item)
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, describeSyntaxError(err)
+	}
+	return arr, nil
+}
+
+func describeSyntaxError(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("the JSON document is truncated")
+	}
+	var se *jsontext.SyntacticError
+	if errors.As(err, &se) && strings.Contains(se.Error(), "duplicate object member name") {
+		return fmt.Errorf("duplicate key at %s: runc would use only the last one, so the document is ambiguous", se.JSONPointer)
+	}
+	return fmt.Errorf("malformed JSON: %w", err)
+}
+
+// Encode writes the tree as compact JSON.
+func (t *Tree) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := jsontext.NewEncoder(&buf)
+	if err := writeNode(enc, t.Root); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func writeNode(enc *jsontext.Encoder, node any) error {
+	switch n := node.(type) {
+	case *Object:
+		if err := enc.WriteToken(jsontext.BeginObject); err != nil {
+			return err
+		}
+		for _, m := range n.Members {
+			if err := enc.WriteToken(jsontext.String(m.Name)); err != nil {
+				return err
+			}
+			if err := writeNode(enc, m.Value); err != nil {
+				return err
+			}
+		}
+		return enc.WriteToken(jsontext.EndObject)
+	case *Array:
+		if err := enc.WriteToken(jsontext.BeginArray); err != nil {
+			return err
+		}
+		for _, item := range n.Items {
+			if err := writeNode(enc, item); err != nil {
+				return err
+			}
+		}
+		return enc.WriteToken(jsontext.EndArray)
+	case Scalar:
+		return enc.WriteValue(jsontext.Value(n))
+	default:
+		return fmt.Errorf("internal error: unexpected node %T in JSON tree", node)
+	}
+}
+
+// Clone returns a deep copy, so that edits of one do not show in the other.
+func (t *Tree) Clone() *Tree {
+	return &Tree{Root: cloneNode(t.Root)}
+}
+
+func cloneNode(node any) any {
+	switch n := node.(type) {
+	case *Object:
+		c := &Object{Members: make([]Member, len(n.Members))}
+		for i, m := range n.Members {
+			c.Members[i] = Member{Name: m.Name, Value: cloneNode(m.Value)}
+		}
+		return c
+	case *Array:
+		c := &Array{Items: make([]any, len(n.Items))}
+		for i, item := range n.Items {
+			c.Items[i] = cloneNode(item)
+		}
+		return c
+	default:
+		return n
+	}
+}
+
+// Pointer builds an RFC 6901 JSON pointer from unescaped reference tokens.
+func Pointer(tokens ...string) string {
+	var b strings.Builder
+	for _, tok := range tokens {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
+	}
+	return b.String()
+}
+
+func splitPointer(ptr string) ([]string, error) {
+	if ptr == "" {
+		return nil, nil
+	}
+	if !strings.HasPrefix(ptr, "/") {
+		return nil, fmt.Errorf("JSON pointer %q does not start with /", ptr)
+	}
+	tokens := strings.Split(ptr[1:], "/")
+	for i, tok := range tokens {
+		tokens[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+	}
+	return tokens, nil
+}
+
+// Get returns the node at ptr.
+func (t *Tree) Get(ptr string) (any, bool) {
+	tokens, err := splitPointer(ptr)
+	if err != nil {
+		return nil, false
+	}
+	node := t.Root
+	for _, tok := range tokens {
+		next, ok := child(node, tok)
+		if !ok {
+			return nil, false
+		}
+		node = next
+	}
+	return node, true
+}
+
+func child(node any, tok string) (any, bool) {
+	switch n := node.(type) {
+	case *Object:
+		return n.Get(tok)
+	case *Array:
+		i, err := strconv.Atoi(tok)
+		if err != nil || i < 0 || i >= len(n.Items) {
+			return nil, false
+		}
+		return n.Items[i], true
+	}
+	return nil, false
+}
+
+// NodeOf converts a Go value into a tree node by marshalling it.
+func NodeOf(v any) (any, error) {
+	data, err := json.Marshal(v, json.Deterministic(true))
+	if err != nil {
+		return nil, fmt.Errorf("encode %T: %w", v, err)
+	}
+	t, err := ParseTree(data)
+	if err != nil {
+		return nil, err
+	}
+	return t.Root, nil
+}
+
+// Unmarshal decodes the node at the tree's root into v.
+func (t *Tree) Unmarshal(v any) error {
+	data, err := t.Encode()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
