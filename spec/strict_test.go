@@ -37,4 +37,5 @@ func TestDecodeRejectsWhatRuncWouldReadDifferently(t *testing.T) {
 }
 
 func decodeConfig(data []byte) (*Config, error) { return Decode[specsSpec](data) }
+
 type specsSpec = specs.Spec
