@@ -49,6 +49,15 @@ func Decode[T any](data []byte) (*Document[T], error) {
 	return &Document[T]{Tree: tree, Value: value}, nil
 }
 
+// DecodeConfig reads a bundle's config.json.
+func DecodeConfig(data []byte) (*Config, error) { return Decode[specs.Spec](data) }
+
+// DecodeProcess reads an exec process file.
+func DecodeProcess(data []byte) (*Process, error) { return Decode[specs.Process](data) }
+
+// DecodeResources reads the resources of an update.
+func DecodeResources(data []byte) (*Resources, error) { return Decode[specs.LinuxResources](data) }
+
 // Reparse decodes the document again from its (edited) tree.
 func (d *Document[T]) Reparse() (*Document[T], error) {
 	data, err := d.Tree.Encode()

@@ -3,8 +3,6 @@ package spec
 import (
 	"strings"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestDecodeRejectsWhatRuncWouldReadDifferently(t *testing.T) {
@@ -36,6 +34,4 @@ func TestDecodeRejectsWhatRuncWouldReadDifferently(t *testing.T) {
 	}
 }
 
-func decodeConfig(data []byte) (*Config, error) { return Decode[specsSpec](data) }
-
-type specsSpec = specs.Spec
+func decodeConfig(data []byte) (*Config, error) { return DecodeConfig(data) }

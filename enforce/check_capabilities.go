@@ -1,0 +1,109 @@
+package enforce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/guard-runtime/guard-runtime/spec"
+)
+
+// Capabilities limits the capabilities a process holds.
+//
+// Fields: process.capabilities.{bounding,effective,inheritable,permitted,ambient}
+// (config.json and the exec process file).
+// Allowed: canonical names (CAP_CHOWN, not chown or SYS_ADMIN) from the
+// allowed list. A name on the drop list is removed from all five sets and
+// the document rewritten; any other name is denied. A missing
+// capabilities object leaves the process every capability root has, so it
+// is denied, or rewritten to the allowed list written out explicitly.
+//
+// Policy settings:
+//
+//	capabilities:
+//	  allowed: [CAP_NET_BIND_SERVICE]
+//	  drop: [CAP_CHOWN, ...]   # removed instead of denied
+//	  missing: rewrite         # rewrite or deny
+type Capabilities struct {
+	Allowed []string `yaml:"allowed"`
+	Drop    []string `yaml:"drop"`
+	Missing Action   `yaml:"missing"`
+}
+
+// Validate implements Control.
+func (c *Capabilities) Validate() error {
+	known := knownCapabilities()
+	for _, name := range append(slices.Clone(c.Allowed), c.Drop...) {
+		if !known[name] {
+			return fmt.Errorf("unknown capability %q: use the kernel's name, e.g. CAP_NET_BIND_SERVICE", name)
+		}
+	}
+	return validateAction(c.Missing, Rewrite, Deny)
+}
+
+// capabilitySets names the five sets in the order runc applies them.
+var capabilitySets = []string{"bounding", "effective", "inheritable", "permitted", "ambient"}
+
+// Check implements Control.
+func (c *Capabilities) Check(in *Input, r *Report) {
+	if in.Process == nil {
+		return
+	}
+	field := in.ProcessPath + "/capabilities"
+	caps := in.Process.Capabilities
+	if caps == nil {
+		r.Act(c.Missing, field, "process.capabilities is missing, so the process would keep every capability of root: list the capabilities explicitly", func(e *spec.Editor) error {
+			return c.writeExplicit(e, field)
+		})
+		return
+	}
+	sets := map[string][]string{"bounding": caps.Bounding, "effective": caps.Effective,
+		"inheritable": caps.Inheritable, "permitted": caps.Permitted, "ambient": caps.Ambient}
+	known := knownCapabilities()
+	for _, set := range capabilitySets {
+		c.checkSet(r, field+"/"+set, sets[set], known)
+	}
+}
+
+func (c *Capabilities) checkSet(r *Report, field string, names []string, known map[string]bool) {
+	var kept, dropped []string
+	for _, name := range names {
+		switch {
+		case !known[name]:
+			r.Deny(field, "capability %q in %s is not a canonical capability name, and policy %s does not pass on what it cannot judge: use a name like CAP_%s", name, field, r.Policy(), strings.ToUpper(strings.TrimPrefix(strings.ToLower(name), "cap_")))
+		case slices.Contains(c.Allowed, name):
+			kept = append(kept, name)
+		case slices.Contains(c.Drop, name):
+			dropped = append(dropped, name)
+		default:
+			r.Deny(field, "capability %s in %s is not allowed by policy %s: remove --cap-add %s (allowed: %s)", name, field, r.Policy(), strings.TrimPrefix(name, "CAP_"), listOrNone(c.Allowed))
+		}
+	}
+	if len(dropped) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("capabilities %s removed from %s by policy %s", strings.Join(dropped, ", "), field, r.Policy())
+	r.Rewrite(field, msg, func(e *spec.Editor) error {
+		return e.Set(field, nonNil(kept))
+	})
+}
+
+func (c *Capabilities) writeExplicit(e *spec.Editor, field string) error {
+	allowed := nonNil(c.Allowed)
+	return e.Set(field, map[string][]string{"bounding": allowed, "effective": allowed,
+		"inheritable": {}, "permitted": allowed, "ambient": {}})
+}
+
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
+func listOrNone(list []string) string {
+	if len(list) == 0 {
+		return "none"
+	}
+	return strings.Join(list, ", ")
+}

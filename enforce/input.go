@@ -1,0 +1,67 @@
+package enforce
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Operations guard-runtime enforces a policy on.
+const (
+	OpCreate  = "create"
+	OpRun     = "run"
+	OpRestore = "restore"
+	OpExec    = "exec"
+	OpUpdate  = "update"
+)
+
+// Input is what the controls judge: a bundle's config, an exec process or
+// an update's resources, with pointers that say where each part sits in
+// the document, so that one control serves all three documents.
+type Input struct {
+	Operation   string
+	ContainerID string
+	Bundle      string
+
+	// Spec is the whole config.json; nil for exec and update.
+	Spec *specs.Spec
+	// Process is config.json's process, or the exec process file; nil for update.
+	Process *specs.Process
+	// ProcessPath is the JSON pointer of Process: "/process" or "".
+	ProcessPath string
+	// Resources is config.json's linux.resources, or the update document.
+	Resources *specs.LinuxResources
+	// ResourcesPath is the JSON pointer of Resources: "/linux/resources" or "".
+	ResourcesPath string
+}
+
+// Annotations returns the config's annotations, if any.
+func (in *Input) Annotations() map[string]string {
+	if in.Spec == nil {
+		return nil
+	}
+	return in.Spec.Annotations
+}
+
+// Linux returns the config's linux section, never nil.
+func (in *Input) Linux() *specs.Linux {
+	if in.Spec == nil || in.Spec.Linux == nil {
+		return &specs.Linux{}
+	}
+	return in.Spec.Linux
+}
+
+func configInput(s *specs.Spec, ctx Context) *Input {
+	in := &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Spec: s,
+		Process: s.Process, ProcessPath: "/process", ResourcesPath: "/linux/resources"}
+	if s.Linux != nil {
+		in.Resources = s.Linux.Resources
+	}
+	return in
+}
+
+func processInput(p *specs.Process, ctx Context) *Input {
+	return &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Process: p}
+}
+
+func resourcesInput(r *specs.LinuxResources, ctx Context) *Input {
+	return &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Resources: r}
+}

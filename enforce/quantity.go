@@ -1,0 +1,58 @@
+package enforce
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Bytes is a size in a policy: a plain number of bytes, or one with a
+// binary suffix (Ki, Mi, Gi, Ti), as Kubernetes writes memory.
+type Bytes int64
+
+var byteSuffixes = []struct {
+	suffix string
+	factor int64
+}{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}}
+
+// UnmarshalYAML parses "512Mi", "2Gi" or 536870912.
+func (b *Bytes) UnmarshalYAML(node *yaml.Node) error {
+	v, err := parseBytes(node.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", node.Line, err)
+	}
+	*b = Bytes(v)
+	return nil
+}
+
+func parseBytes(s string) (int64, error) {
+	factor := int64(1)
+	num := s
+	for _, suf := range byteSuffixes {
+		if strings.HasSuffix(s, suf.suffix) {
+			factor, num = suf.factor, strings.TrimSuffix(s, suf.suffix)
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/factor {
+		return 0, fmt.Errorf("size %q is not valid: use bytes or a number with Ki, Mi, Gi or Ti", s)
+	}
+	return n * factor, nil
+}
+
+// String writes b the way a policy would.
+func (b Bytes) String() string {
+	for i := len(byteSuffixes) - 1; i >= 0; i-- {
+		if f := byteSuffixes[i].factor; b >= Bytes(f) && int64(b)%f == 0 {
+			return strconv.FormatInt(int64(b)/f, 10) + byteSuffixes[i].suffix
+		}
+	}
+	return strconv.FormatInt(int64(b), 10)
+}
+
+// MarshalYAML writes b as policy files write it.
+func (b Bytes) MarshalYAML() (any, error) { return b.String(), nil }

@@ -1,0 +1,46 @@
+package enforce
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+)
+
+// reportError tells the engine why the call failed. containerd reads the
+// last {"level":"error"} line of runc's --log file and shows its msg to
+// the user (docker run prints it); Podman and plain users read stderr. So
+// the message goes to both, in runc's format. The log file is shared by
+// every call for the container, so it is appended to, never truncated; not
+// being able to write it is said on stderr and changes nothing else.
+func reportError(stderr io.Writer, logFile, logFormat, msg string) {
+	fmt.Fprintln(stderr, msg)
+	if logFile == "" {
+		return
+	}
+	f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		fmt.Fprintf(stderr, "guard-runtime: cannot write the runtime log %s: %v\n", logFile, err)
+		return
+	}
+	defer f.Close()
+	if _, err := f.Write(runcLogLine(logFormat, msg, time.Now())); err != nil {
+		fmt.Fprintf(stderr, "guard-runtime: cannot write the runtime log %s: %v\n", logFile, err)
+	}
+}
+
+// runcLogLine formats one error line as runc's logrus would, in JSON or text.
+func runcLogLine(format, msg string, now time.Time) []byte {
+	ts := now.Format(time.RFC3339Nano)
+	if format == "json" {
+		line, _ := json.Marshal(struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+			Time  string `json:"time"`
+		}{"error", msg, ts})
+		return append(line, '\n')
+	}
+	return fmt.Appendf(nil, "time=%q level=error msg=%q\n", ts, msg)
+}

@@ -1,0 +1,175 @@
+package tests
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runcEnv is guard-runtime installed in a temp dir in front of the real runc.
+type runcEnv struct {
+	guard, runc, config, root, rootfs string
+}
+
+func newRuncEnv(t *testing.T) *runcEnv {
+	t.Helper()
+	runc := requireBinary(t, "runc", "apt-get install -y runc")
+	dir := t.TempDir()
+	env := &runcEnv{guard: buildGuard(t), runc: runc, root: filepath.Join(dir, "state"), rootfs: busyboxRootfs(t)}
+	env.config = filepath.Join(dir, "config.yaml")
+	policies, _ := filepath.Abs("../policy.d")
+	cfg := fmt.Sprintf("runtime:\n  path: %s\n  sha256: %s\n  cacheDir: %s\npolicy:\n  dir: %s\n  default: restricted\naudit:\n  file: %s\n",
+		runc, fileDigest(t, runc), filepath.Join(dir, "cache"), policies, filepath.Join(dir, "audit.log"))
+	if err := os.WriteFile(env.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// bundle writes a bundle whose config is runc's example spec, changed by edit.
+func (e *runcEnv) bundle(t *testing.T, args []string, edit func(*specs.Spec)) string {
+	t.Helper()
+	bundle := t.TempDir()
+	s := specconv.Example()
+	s.Root.Path = e.rootfs
+	s.Process.Terminal = false
+	s.Process.Args = args
+	if edit != nil {
+		edit(s)
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bundle
+}
+
+// guardRun runs `guard-runtime … run --bundle B id` as Docker calls the runtime.
+func (e *runcEnv) guardRun(t *testing.T, policy, bundle, id string) (stdout, stderr string, err error) {
+	t.Helper()
+	args := []string{"--guard-config", e.config, "--guard-policy=" + policy,
+		"--root", e.root, "--log", filepath.Join(bundle, "log.json"), "--log-format", "json",
+		"run", "--bundle", bundle, id}
+	t.Cleanup(func() { exec.Command(e.runc, "--root", e.root, "delete", "--force", id).Run() })
+	return runCommand(e.guard, args...)
+}
+
+func runCommand(bin string, args ...string) (string, string, error) {
+	var out, errOut bytes.Buffer
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+var probeScript = []string{"sh", "-c", `echo uid=$(id -u); grep CapBnd /proc/self/status; grep ' / ' /proc/mounts; ` +
+	`echo memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); echo pids=$(cat /sys/fs/cgroup/pids/pids.max)`}
+
+func TestRestrictedContainerRunsConfined(t *testing.T) {
+	e := newRuncEnv(t)
+	bundle := e.bundle(t, probeScript, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Root.Readonly = false
+		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_CHOWN")
+	})
+	out, errOut, err := e.guardRun(t, "restricted", bundle, "e2e-restricted")
+	if err != nil {
+		t.Fatalf("restricted container failed: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	for _, want := range []string{
+		"uid=1000",
+		"CapBnd:\t0000000000000400", // CAP_NET_BIND_SERVICE only
+		"memory=536870912",
+		"pids=1024",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("container output lacks %q:\n%s", want, out)
+		}
+	}
+	if !rootMountedReadOnly(out) {
+		t.Errorf("root is not mounted read-only:\n%s", out)
+	}
+}
+
+func rootMountedReadOnly(out string) bool {
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1] == "/" && strings.HasPrefix(f[3], "ro") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRootContainerIsDeniedAndLeavesNothing(t *testing.T) {
+	e := newRuncEnv(t)
+	bundle := e.bundle(t, []string{"true"}, nil) // runc's example runs as root
+	before, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	_, errOut, err := e.guardRun(t, "restricted", bundle, "e2e-root")
+	if err == nil {
+		t.Fatal("a root container ran under restricted")
+	}
+	want := `policy \"restricted\" denied container e2e-root: runs as root (uid 0)`
+	logData, _ := os.ReadFile(filepath.Join(bundle, "log.json"))
+	if !strings.Contains(string(logData), want) || !strings.Contains(string(logData), `"level":"error"`) {
+		t.Errorf("runc log lacks the denial %s:\n%s", want, logData)
+	}
+	if !strings.Contains(errOut, "runs as root") {
+		t.Errorf("stderr lacks the reason: %s", errOut)
+	}
+	after, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	if !bytes.Equal(before, after) {
+		t.Error("config.json of a denied container changed")
+	}
+	if out, _, err := runCommand(e.runc, "--root", e.root, "state", "e2e-root"); err == nil {
+		t.Errorf("runc knows the denied container: %s", out)
+	}
+	assertNoTempFiles(t, bundle)
+}
+
+func assertNoTempFiles(t *testing.T, dir string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".guard-") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+}
+
+func requireBinary(t *testing.T, name, install string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not installed: %s", name, install)
+	}
+	return path
+}
+
+func fileDigest(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
