@@ -247,4 +247,3 @@ func lintOne(w io.Writer, dir, name string) error {
 func indentYAML(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") + "\n"
 }
-
