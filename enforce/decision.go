@@ -23,6 +23,8 @@ type Context struct {
 	Operation   string
 	ContainerID string
 	Bundle      string
+	// Annotations of the config, for the audit trail's engine context.
+	Annotations map[string]string
 }
 
 // Decision is the policy's verdict on one document.

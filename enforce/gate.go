@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/guard-runtime/guard-runtime/audit"
 	"github.com/guard-runtime/guard-runtime/spec"
 )
 
@@ -16,7 +17,9 @@ type Gate struct {
 	Inv    *spec.Invocation
 	Stderr io.Writer
 
-	cfg *Config
+	cfg     *Config
+	runtime *Runtime
+	audit   *audit.Logger
 }
 
 // Run carries out the call. It returns only when the call must not reach
@@ -27,6 +30,14 @@ func (g *Gate) Run() int {
 		return g.fail(fmt.Errorf("guard-runtime: %w", err))
 	}
 	g.cfg = cfg
+	g.audit = audit.Open(cfg.Audit.File)
+	// The runtime is verified before anything else, so that a tampered
+	// runtime refuses the call before a config is rewritten.
+	if g.runtime, err = OpenRuntime(cfg.Runtime); err != nil {
+		err = fmt.Errorf("guard-runtime: refusing to run the runtime: %w", err)
+		g.recordFailure(err)
+		return g.fail(err)
+	}
 	if g.Inv.Guarded() {
 		if err := g.enforce(); err != nil {
 			return g.fail(err)
@@ -68,18 +79,18 @@ func (g *Gate) policy(name string) (*Policy, error) {
 	}
 	p, err := LoadPolicy(dir, name)
 	if err != nil {
-		return nil, fmt.Errorf("guard-runtime: cannot use policy %q, refusing the container: %w", name, err)
+		err = fmt.Errorf("guard-runtime: cannot use policy %q, refusing the call: %w", name, err)
+		g.recordFailure(err)
+		return nil, err
 	}
 	return p, nil
 }
 
 func (g *Gate) handOff() int {
-	rt, err := OpenRuntime(g.cfg.Runtime)
-	if err != nil {
-		return g.fail(fmt.Errorf("guard-runtime: refusing to run the runtime: %w", err))
-	}
-	err = rt.Exec(g.Inv.RuntimeArgs, os.Environ())
-	return g.fail(fmt.Errorf("guard-runtime: exec %s: %w", rt.Path, err))
+	err := g.runtime.Exec(g.Inv.RuntimeArgs, os.Environ())
+	err = fmt.Errorf("guard-runtime: exec %s: %w", g.runtime.Path, err)
+	g.recordFailure(err)
+	return g.fail(err)
 }
 
 // fail reports err where the engine shows it and returns the exit status.

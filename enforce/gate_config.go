@@ -34,6 +34,7 @@ func (g *Gate) enforceConfig() error {
 	if err != nil {
 		return err
 	}
+	ctx.Annotations = doc.Value.Annotations
 	d, err := EvaluateConfig(p, doc, ctx)
 	if err != nil {
 		return fmt.Errorf("guard-runtime: policy %q could not judge container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
@@ -58,9 +59,6 @@ func (g *Gate) apply(d *Decision, ctx Context, file string) error {
 	}
 	return nil
 }
-
-// record writes the decision to the audit trail.
-func (g *Gate) record(d *Decision, ctx Context) {}
 
 // resolveBundle makes the bundle path absolute; no --bundle means the
 // current directory, as in runc.
