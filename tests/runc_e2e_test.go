@@ -68,12 +68,28 @@ func (e *runcEnv) guardRun(t *testing.T, policy, bundle, id string) (stdout, std
 	return runCommand(e.guard, args...)
 }
 
+// runCommand runs bin and returns its stdout and stderr. They go through
+// files, not pipes: a detached container inherits them, and a pipe would
+// keep the call waiting until the container exits.
 func runCommand(bin string, args ...string) (string, string, error) {
-	var out, errOut bytes.Buffer
+	out, err := os.CreateTemp("", "guard-test-stdout-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	errOut, err := os.CreateTemp("", "guard-test-stderr-")
+	if err != nil {
+		return "", "", err
+	}
+	defer os.Remove(errOut.Name())
+	defer errOut.Close()
 	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	return out.String(), errOut.String(), err
+	cmd.Stdout, cmd.Stderr = out, errOut
+	runErr := cmd.Run()
+	stdout, _ := os.ReadFile(out.Name())
+	stderr, _ := os.ReadFile(errOut.Name())
+	return string(stdout), string(stderr), runErr
 }
 
 var probeScript = []string{"sh", "-c", `echo uid=$(id -u); grep CapBnd /proc/self/status; grep ' / ' /proc/mounts; ` +
