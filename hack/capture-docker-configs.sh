@@ -66,6 +66,7 @@ cleanup() {
 	set +e
 	if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
 		ids=$(dock ps -aq 2>/dev/null)
+		# shellcheck disable=SC2086 # one argument per container id
 		[ -z "$ids" ] || dock rm -f $ids >/dev/null 2>&1
 		kill -TERM "$dockerd_pid"
 		for _ in $(seq 1 30); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 1; done
