@@ -47,8 +47,8 @@ func newInstallEnv(t *testing.T) installEnv {
 		policies: filepath.Join(dir, "policy.d"),
 		calls:    filepath.Join(dir, "calls.log"),
 	}
-	writeFile(t, filepath.Join(env.root, "etc", "docker", "daemon.json"), existingDaemonJSON, 0o644)
-	writeFile(t, env.binary, `#!/bin/sh
+	writeFileMode(t, filepath.Join(env.root, "etc", "docker", "daemon.json"), existingDaemonJSON, 0o644)
+	writeFileMode(t, env.binary, `#!/bin/sh
 echo "$*" >>'`+env.calls+`'
 case "$1 $2" in
 "pin --guard-config")
@@ -62,7 +62,7 @@ case "$1 $2" in
 esac
 `, 0o755)
 	for _, name := range []string{"baseline", "restricted", "audit"} {
-		writeFile(t, filepath.Join(env.policies, name+".yaml"), "# "+name+" stand-in\n", 0o600)
+		writeFileMode(t, filepath.Join(env.policies, name+".yaml"), "# "+name+" stand-in\n", 0o600)
 	}
 	return env
 }
@@ -91,29 +91,29 @@ func TestInstallIntoFakeRoot(t *testing.T) {
 	env := newInstallEnv(t)
 	out := env.mustInstall(t)
 
-	assertFile(t, env.path("/usr/local/bin/guard-runtime"), readFile(t, env.binary), 0o755)
-	assertMode(t, env.path("/etc/guard-runtime"), fs.ModeDir|0o755)
-	assertMode(t, env.path("/etc/guard-runtime/policy.d"), fs.ModeDir|0o755)
+	assertFileContent(t, env.path("/usr/local/bin/guard-runtime"), readText(t, env.binary), 0o755)
+	assertOwnedMode(t, env.path("/etc/guard-runtime"), fs.ModeDir|0o755)
+	assertOwnedMode(t, env.path("/etc/guard-runtime/policy.d"), fs.ModeDir|0o755)
 	for _, name := range []string{"baseline", "restricted", "audit"} {
-		assertFile(t, env.path("/etc/guard-runtime/policy.d/"+name+".yaml"), "# "+name+" stand-in\n", 0o644)
+		assertFileContent(t, env.path("/etc/guard-runtime/policy.d/"+name+".yaml"), "# "+name+" stand-in\n", 0o644)
 	}
 
-	config := readFile(t, env.path("/etc/guard-runtime/config.yaml"))
+	config := readText(t, env.path("/etc/guard-runtime/config.yaml"))
 	runc, err := exec.LookPath("runc")
 	if err != nil {
 		t.Fatalf("runc not found: apt-get install -y runc")
 	}
-	for _, want := range []string{"\n  path: " + runc + "\n", "\n  sha256: " + sha256File(t, runc) + "\n",
+	for _, want := range []string{"\n  path: " + runc + "\n", "\n  sha256: " + sha256Hex(t, runc) + "\n",
 		"\n  dir: /etc/guard-runtime/policy.d\n", "\n  default: restricted\n"} {
 		if !strings.Contains(config, want) {
 			t.Errorf("config.yaml lacks %q:\n%s", want, config)
 		}
 	}
-	if calls := readFile(t, env.calls); !strings.Contains(calls, "pin --guard-config "+env.path("/etc/guard-runtime/config.yaml")+"\n") {
+	if calls := readText(t, env.calls); !strings.Contains(calls, "pin --guard-config "+env.path("/etc/guard-runtime/config.yaml")+"\n") {
 		t.Errorf("guard-runtime pin was not called on the installed config:\n%s", calls)
 	}
 
-	daemon := decodeJSON(t, env.path("/etc/docker/daemon.json"))
+	daemon := decodeJSONFile(t, env.path("/etc/docker/daemon.json"))
 	var before map[string]any
 	json.Unmarshal([]byte(existingDaemonJSON), &before)
 	for key, value := range before {
@@ -132,7 +132,7 @@ func TestInstallIntoFakeRoot(t *testing.T) {
 	if !reflect.DeepEqual(runtimes, wantRuntimes) {
 		t.Errorf("runtimes = %v\nwant %v", runtimes, wantRuntimes)
 	}
-	assertFile(t, env.path("/etc/docker/daemon.json.pre-guard-runtime"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json.pre-guard-runtime"), existingDaemonJSON, 0o644)
 	if !strings.Contains(out, "systemctl reload docker") {
 		t.Errorf("install.sh did not say how to apply the change:\n%s", out)
 	}
@@ -141,15 +141,15 @@ func TestInstallIntoFakeRoot(t *testing.T) {
 func TestInstallTwiceChangesNothing(t *testing.T) {
 	env := newInstallEnv(t)
 	env.mustInstall(t)
-	before := snapshot(t, env.root)
-	callsBefore := readFile(t, env.calls)
+	before := snapshotTree(t, env.root)
+	callsBefore := readText(t, env.calls)
 
 	out := env.mustInstall(t)
 
-	if after := snapshot(t, env.root); !reflect.DeepEqual(before, after) {
+	if after := snapshotTree(t, env.root); !reflect.DeepEqual(before, after) {
 		t.Errorf("second run changed the fake root:\nbefore %v\nafter  %v", before, after)
 	}
-	if calls := readFile(t, env.calls); strings.Count(calls, "pin ") != strings.Count(callsBefore, "pin ") {
+	if calls := readText(t, env.calls); strings.Count(calls, "pin ") != strings.Count(callsBefore, "pin ") {
 		t.Errorf("second run pinned again:\n%s", calls)
 	}
 	if strings.Contains(out, "systemctl reload docker") || !strings.Contains(out, "nothing changed") {
@@ -162,10 +162,10 @@ func TestInstallDefaultSetsDefaultRuntimeAndKeepsTheFirstBackup(t *testing.T) {
 	env.mustInstall(t)
 	env.mustInstall(t, "--default")
 
-	if got := decodeJSON(t, env.path("/etc/docker/daemon.json"))["default-runtime"]; got != "guard" {
+	if got := decodeJSONFile(t, env.path("/etc/docker/daemon.json"))["default-runtime"]; got != "guard" {
 		t.Errorf("default-runtime = %v, want guard", got)
 	}
-	assertFile(t, env.path("/etc/docker/daemon.json.pre-guard-runtime"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json.pre-guard-runtime"), existingDaemonJSON, 0o644)
 	backups, _ := filepath.Glob(env.path("/etc/docker/*"))
 	if len(backups) != 2 {
 		t.Errorf("/etc/docker holds %v, want daemon.json and one backup", backups)
@@ -177,7 +177,7 @@ func TestUninstallRestoresDaemonJSONAndRemovesTheBinary(t *testing.T) {
 	env.mustInstall(t, "--default")
 	out := env.mustInstall(t, "--uninstall")
 
-	assertFile(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
 	for _, gone := range []string{"/etc/docker/daemon.json.pre-guard-runtime", "/usr/local/bin/guard-runtime"} {
 		if _, err := os.Lstat(env.path(gone)); !os.IsNotExist(err) {
 			t.Errorf("%s still exists after uninstall", gone)
@@ -194,24 +194,24 @@ func TestUninstallRestoresDaemonJSONAndRemovesTheBinary(t *testing.T) {
 	if _, err := os.Lstat(env.path("/etc/guard-runtime")); !os.IsNotExist(err) {
 		t.Errorf("--purge left /etc/guard-runtime")
 	}
-	assertFile(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
 }
 
 func TestInstallKeepsAnExistingConfig(t *testing.T) {
 	env := newInstallEnv(t)
 	own := "runtime:\n  path: /usr/bin/crun\n  sha256: " + strings.Repeat("ab", 32) + "\npolicy:\n  default: baseline\n"
-	writeFile(t, env.path("/etc/guard-runtime/config.yaml"), own, 0o640)
+	writeFileMode(t, env.path("/etc/guard-runtime/config.yaml"), own, 0o640)
 	env.mustInstall(t)
 
-	assertFile(t, env.path("/etc/guard-runtime/config.yaml"), own, 0o640)
-	if calls := readFile(t, env.calls); strings.Contains(calls, "pin ") {
+	assertFileContent(t, env.path("/etc/guard-runtime/config.yaml"), own, 0o640)
+	if calls := readText(t, env.calls); strings.Contains(calls, "pin ") {
 		t.Errorf("an already pinned config was pinned again:\n%s", calls)
 	}
 }
 
 func TestFailedPinLeavesDockerAlone(t *testing.T) {
 	env := newInstallEnv(t)
-	writeFile(t, env.binary, "#!/bin/sh\necho 'pin: cannot read runtime' >&2\nexit 1\n", 0o755)
+	writeFileMode(t, env.binary, "#!/bin/sh\necho 'pin: cannot read runtime' >&2\nexit 1\n", 0o755)
 
 	out, err := env.install(t, "--default")
 	if err == nil {
@@ -220,7 +220,7 @@ func TestFailedPinLeavesDockerAlone(t *testing.T) {
 	if !strings.Contains(out, "Docker was not changed") {
 		t.Errorf("the failure does not say Docker was left alone:\n%s", out)
 	}
-	assertFile(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
 	if _, err := os.Lstat(env.path("/etc/docker/daemon.json.pre-guard-runtime")); !os.IsNotExist(err) {
 		t.Errorf("a backup was made although daemon.json was not changed")
 	}
@@ -254,12 +254,12 @@ func TestInstallWithoutDockerWritesNoDaemonJSON(t *testing.T) {
 func TestInstallBadDaemonJSONIsLeftAlone(t *testing.T) {
 	env := newInstallEnv(t)
 	broken := `{"runtimes": {"guard": {"path": "/a"}, "guard": {"path": "/b"}}}`
-	writeFile(t, env.path("/etc/docker/daemon.json"), broken, 0o644)
+	writeFileMode(t, env.path("/etc/docker/daemon.json"), broken, 0o644)
 	out, err := env.install(t)
 	if err == nil || !strings.Contains(out, `"guard" appears twice`) {
 		t.Fatalf("install.sh with a duplicate key: %v\n%s", err, out)
 	}
-	assertFile(t, env.path("/etc/docker/daemon.json"), broken, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json"), broken, 0o644)
 }
 
 // TestInstallBuildsAndPinsTheRealBinary runs install.sh as the README
@@ -274,14 +274,14 @@ func TestInstallBuildsAndPinsTheRealBinary(t *testing.T) {
 		}
 	}
 	root := t.TempDir()
-	writeFile(t, filepath.Join(root, "etc", "docker", "daemon.json"), existingDaemonJSON, 0o644)
+	writeFileMode(t, filepath.Join(root, "etc", "docker", "daemon.json"), existingDaemonJSON, 0o644)
 	cmd := exec.Command("bash", filepath.Join(repo, "hack", "install.sh"), "--root", root, "--default")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("install.sh: %v\n%s", err, out)
 	}
 	runc, _ := exec.LookPath("runc")
-	config := readFile(t, filepath.Join(root, "etc", "guard-runtime", "config.yaml"))
-	if !strings.Contains(config, sha256File(t, runc)) {
+	config := readText(t, filepath.Join(root, "etc", "guard-runtime", "config.yaml"))
+	if !strings.Contains(config, sha256Hex(t, runc)) {
 		t.Errorf("config.yaml does not pin %s's sha256:\n%s", runc, config)
 	}
 	version, err := exec.Command(filepath.Join(root, "usr", "local", "bin", "guard-runtime"),
@@ -291,7 +291,7 @@ func TestInstallBuildsAndPinsTheRealBinary(t *testing.T) {
 	}
 }
 
-func writeFile(t *testing.T, path, content string, mode os.FileMode) {
+func writeFileMode(t *testing.T, path, content string, mode os.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -304,7 +304,7 @@ func writeFile(t *testing.T, path, content string, mode os.FileMode) {
 	}
 }
 
-func readFile(t *testing.T, path string) string {
+func readText(t *testing.T, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -313,22 +313,22 @@ func readFile(t *testing.T, path string) string {
 	return string(data)
 }
 
-func decodeJSON(t *testing.T, path string) map[string]any {
+func decodeJSONFile(t *testing.T, path string) map[string]any {
 	t.Helper()
 	var v map[string]any
-	if err := json.Unmarshal([]byte(readFile(t, path)), &v); err != nil {
+	if err := json.Unmarshal([]byte(readText(t, path)), &v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return v
 }
 
-func sha256File(t *testing.T, path string) string {
+func sha256Hex(t *testing.T, path string) string {
 	t.Helper()
-	sum := sha256.Sum256([]byte(readFile(t, path)))
+	sum := sha256.Sum256([]byte(readText(t, path)))
 	return hex.EncodeToString(sum[:])
 }
 
-func assertMode(t *testing.T, path string, want fs.FileMode) {
+func assertOwnedMode(t *testing.T, path string, want fs.FileMode) {
 	t.Helper()
 	info, err := os.Stat(path)
 	if err != nil {
@@ -343,9 +343,9 @@ func assertMode(t *testing.T, path string, want fs.FileMode) {
 	}
 }
 
-func assertFile(t *testing.T, path, content string, mode os.FileMode) {
+func assertFileContent(t *testing.T, path, content string, mode os.FileMode) {
 	t.Helper()
-	assertMode(t, path, mode)
+	assertOwnedMode(t, path, mode)
 	if got, err := os.ReadFile(path); err == nil && string(got) != content {
 		t.Errorf("%s holds:\n%s\nwant:\n%s", path, got, content)
 	}
@@ -353,7 +353,7 @@ func assertFile(t *testing.T, path, content string, mode os.FileMode) {
 
 // snapshot maps every path under root to its mode, size, mtime and content
 // digest, to compare two runs.
-func snapshot(t *testing.T, root string) map[string]string {
+func snapshotTree(t *testing.T, root string) map[string]string {
 	t.Helper()
 	files := map[string]string{}
 	err := filepath.WalkDir(root, func(path string, entry fs.DirEntry, err error) error {
@@ -366,7 +366,7 @@ func snapshot(t *testing.T, root string) map[string]string {
 		}
 		digest := ""
 		if info.Mode().IsRegular() {
-			sum := sha256.Sum256([]byte(readFile(t, path)))
+			sum := sha256.Sum256([]byte(readText(t, path)))
 			digest = hex.EncodeToString(sum[:8])
 		}
 		files[path] = fmt.Sprintf("%v %d %d %s", info.Mode(), info.Size(), info.ModTime().UnixNano(), digest)
@@ -385,7 +385,7 @@ func TestUninstallRefusesWhileContainersUseGuard(t *testing.T) {
 	env := newInstallEnv(t)
 	env.mustInstall(t)
 	passthrough := filepath.Join(t.TempDir(), "runc-passthrough")
-	writeFile(t, passthrough, "#!/bin/sh\nexec runc \"$@\"\n", 0o755)
+	writeFileMode(t, passthrough, "#!/bin/sh\nexec runc \"$@\"\n", 0o755)
 	d := harness.StartDocker(t, harness.DockerOptions{
 		Runtimes: map[string]harness.Runtime{"guard-restricted": {Path: passthrough}},
 	})
@@ -401,10 +401,10 @@ func TestUninstallRefusesWhileContainersUseGuard(t *testing.T) {
 	if _, err := os.Stat(env.path("/usr/local/bin/guard-runtime")); err != nil {
 		t.Errorf("the binary was removed although uninstall refused: %v", err)
 	}
-	if daemon := readFile(t, env.path("/etc/docker/daemon.json")); !strings.Contains(daemon, "guard-restricted") {
+	if daemon := readText(t, env.path("/etc/docker/daemon.json")); !strings.Contains(daemon, "guard-restricted") {
 		t.Errorf("daemon.json was changed although uninstall refused")
 	}
 
 	env.mustInstall(t, "--uninstall", "--force")
-	assertFile(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
+	assertFileContent(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
 }

@@ -1,8 +1,8 @@
-// Package harness holds what guard-runtime's end-to-end tests share: a
-// busybox root filesystem, the guard-runtime binary built once per test
-// process, and a private Docker daemon. Every part is the real one; when a
-// part is missing the test fails with what to install, it is never skipped.
 package harness
+
+// This file builds what every end-to-end test runs: a busybox root
+// filesystem and the guard-runtime binary. When a part is missing the test
+// fails with what to install; it is never skipped.
 
 import (
 	"debug/elf"
