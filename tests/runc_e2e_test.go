@@ -15,6 +15,8 @@ import (
 
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/guard-runtime/guard-runtime/tests/harness"
 )
 
 // runcEnv is guard-runtime installed in a temp dir in front of the real runc.
@@ -26,7 +28,7 @@ func newRuncEnv(t *testing.T) *runcEnv {
 	t.Helper()
 	runc := requireBinary(t, "runc", "apt-get install -y runc")
 	dir := t.TempDir()
-	env := &runcEnv{guard: buildGuard(t), runc: runc, root: filepath.Join(dir, "state"), rootfs: busyboxRootfs(t)}
+	env := &runcEnv{guard: harness.GuardBinary(t), runc: runc, root: filepath.Join(dir, "state"), rootfs: harness.BusyboxRootfs(t)}
 	env.config = filepath.Join(dir, "config.yaml")
 	policies, _ := filepath.Abs("../policy.d")
 	cfg := fmt.Sprintf("runtime:\n  path: %s\n  sha256: %s\n  cacheDir: %s\npolicy:\n  dir: %s\n  default: restricted\naudit:\n  file: %s\n",
