@@ -55,6 +55,22 @@ type KubernetesConfig struct {
 	Namespaces map[string]string `yaml:"namespaces"`
 }
 
+// SandboxNamespaceAnnotation is where containerd's CRI plugin writes the
+// pod's Kubernetes namespace. Only the CRI plugin writes it: the pod's own
+// annotations are not copied into config.json.
+const SandboxNamespaceAnnotation = "io.kubernetes.cri.sandbox-namespace"
+
+// policyFor returns the policy mapped to the pod's namespace, or "" when
+// the config has no mapping for it (the runtime's --guard-policy or the
+// default policy then applies).
+func (k KubernetesConfig) policyFor(annotations map[string]string) string {
+	ns, ok := annotations[SandboxNamespaceAnnotation]
+	if !ok || len(k.Namespaces) == 0 {
+		return ""
+	}
+	return k.Namespaces[ns]
+}
+
 // Digests is one sha256 digest or a list of them.
 type Digests []string
 

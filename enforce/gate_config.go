@@ -30,7 +30,7 @@ func (g *Gate) enforceConfig() error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: refusing container %s: %s is not a config runc would read the same way: %w", ctx.ContainerID, file, err)
 	}
-	p, err := g.policy("")
+	p, err := g.policy(g.cfg.Kubernetes.policyFor(doc.Value.Annotations))
 	if err != nil {
 		return err
 	}
