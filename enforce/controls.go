@@ -9,4 +9,17 @@ type Controls struct {
 	ReadOnlyRoot    *ReadOnlyRoot    `yaml:"readOnlyRoot,omitempty"`
 	Resources       *Resources       `yaml:"resources,omitempty"`
 	NoNewPrivileges *NoNewPrivileges `yaml:"noNewPrivileges,omitempty"`
+
+	Privileged        *Privileged        `yaml:"privileged,omitempty"`
+	Devices           *Devices           `yaml:"devices,omitempty"`
+	Sysctls           *Sysctls           `yaml:"sysctls,omitempty"`
+	Seccomp           *Seccomp           `yaml:"seccomp,omitempty"`
+	AppArmor          *AppArmor          `yaml:"appArmor,omitempty"`
+	SELinux           *SELinux           `yaml:"seLinux,omitempty"`
+	MaskedPaths       *MaskedPaths       `yaml:"maskedPaths,omitempty"`
+	ProcFd            *ProcFd            `yaml:"procFd,omitempty"`
+	Hooks             *Hooks             `yaml:"hooks,omitempty"`
+	Unified           *Unified           `yaml:"unified,omitempty"`
+	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`
+	OOM               *OOM               `yaml:"oom,omitempty"`
 }

@@ -39,6 +39,9 @@ func compliantSpec() *specs.Spec {
 		CPU:    &specs.LinuxCPU{Quota: &quota, Period: &period},
 		Pids:   &specs.LinuxPids{Limit: 1024},
 	}
+	s.Process.OOMScoreAdj = ptr(0)
+	s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64},
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write", "exit_group"}, Action: specs.ActAllow}}}
 	return s
 }
 

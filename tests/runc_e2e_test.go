@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	seccomp "github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -103,6 +104,7 @@ func TestRestrictedContainerRunsConfined(t *testing.T) {
 		s.Process.User = specs.User{UID: 1000, GID: 1000}
 		s.Root.Readonly = false
 		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_CHOWN")
+		s.Linux.Seccomp = runtimeDefaultSeccomp(t, s) // restricted denies a container without a filter
 	})
 	out, errOut, err := e.guardRun(t, "restricted", bundle, "e2e-restricted")
 	if err != nil {
@@ -121,6 +123,15 @@ func TestRestrictedContainerRunsConfined(t *testing.T) {
 	if !rootMountedReadOnly(out) {
 		t.Errorf("root is not mounted read-only:\n%s", out)
 	}
+}
+
+func runtimeDefaultSeccomp(t *testing.T, s *specs.Spec) *specs.LinuxSeccomp {
+	t.Helper()
+	profile, err := seccomp.GetDefaultProfile(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return profile
 }
 
 func rootMountedReadOnly(out string) bool {

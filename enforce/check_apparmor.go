@@ -1,0 +1,44 @@
+package enforce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// AppArmor denies AppArmor profiles that confine nothing.
+//
+// Fields: process.apparmorProfile (config.json and the exec process file).
+// Allowed: no profile, or any profile not on the denied list. An absent
+// profile is fine: hosts without AppArmor have none, and Docker leaves the
+// field out there even for apparmor=unconfined. The name is compared as
+// runc hands it to the kernel, exactly.
+//
+// Policy settings:
+//
+//	appArmor:
+//	  denied: [unconfined]
+type AppArmor struct {
+	Denied []string `yaml:"denied"`
+}
+
+// Validate implements Control.
+func (c *AppArmor) Validate() error {
+	for _, name := range c.Denied {
+		if name == "" || strings.TrimSpace(name) != name {
+			return fmt.Errorf("denied AppArmor profile %q must be a non-empty name without spaces around it", name)
+		}
+	}
+	return nil
+}
+
+// Check implements Control.
+func (c *AppArmor) Check(in *Input, r *Report) {
+	if in.Process == nil || in.Process.ApparmorProfile == "" {
+		return
+	}
+	profile := in.Process.ApparmorProfile
+	if slices.Contains(c.Denied, profile) {
+		r.Deny(in.ProcessPath+"/apparmorProfile", "AppArmor profile %q is not allowed by policy %s: remove --security-opt apparmor=%s", profile, r.Policy(), profile)
+	}
+}

@@ -1,0 +1,50 @@
+package enforce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// SELinux denies SELinux process types that are not confined.
+//
+// Fields: process.selinuxLabel (config.json and the exec process file),
+// written user:role:type:level, where the level may itself hold colons
+// (s0:c1,c2).
+// Allowed: no label, or a label whose type is not on the denied list. A
+// label with fewer than three parts has no type to judge and is denied.
+//
+// Policy settings:
+//
+//	seLinux:
+//	  deniedTypes: [spc_t, unconfined_t]
+type SELinux struct {
+	DeniedTypes []string `yaml:"deniedTypes"`
+}
+
+// Validate implements Control.
+func (c *SELinux) Validate() error {
+	for _, t := range c.DeniedTypes {
+		if t == "" || strings.ContainsAny(t, ": ") {
+			return fmt.Errorf("denied SELinux type %q must be a type name such as spc_t", t)
+		}
+	}
+	return nil
+}
+
+// Check implements Control.
+func (c *SELinux) Check(in *Input, r *Report) {
+	if in.Process == nil || in.Process.SelinuxLabel == "" {
+		return
+	}
+	label := in.Process.SelinuxLabel
+	field := in.ProcessPath + "/selinuxLabel"
+	parts := strings.SplitN(label, ":", 4)
+	if len(parts) < 3 {
+		r.Deny(field, "SELinux label %q is not user:role:type[:level], and policy %s does not pass what it cannot judge: pass --security-opt label=type:<type>", label, r.Policy())
+		return
+	}
+	if slices.Contains(c.DeniedTypes, parts[2]) {
+		r.Deny(field, "SELinux type %s (label %q) is not allowed by policy %s: remove --security-opt label=type:%s or label=disable", parts[2], label, r.Policy(), parts[2])
+	}
+}

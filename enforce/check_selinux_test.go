@@ -1,0 +1,35 @@
+package enforce
+
+import (
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+func withLabel(label string) func(*specs.Spec) {
+	return func(s *specs.Spec) { s.Process.SelinuxLabel = label }
+}
+
+func TestSELinuxFixtures(t *testing.T) {
+	const field = "/process/selinuxLabel"
+	for _, policy := range []string{"baseline", "restricted"} {
+		t.Run(policy, func(t *testing.T) {
+			runFixtures(t, policy, compliantSpec, []fixture{
+				{name: "container_t", change: withLabel("system_u:system_r:container_t:s0:c1,c2"), verdict: Allow},
+				{name: "spc_t", change: withLabel("system_u:system_r:spc_t:s0"), verdict: DenyVerdict, field: field},
+				{name: "unconfined_t", change: withLabel("unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023"), verdict: DenyVerdict, field: field},
+				{name: "no level", change: withLabel("system_u:system_r:spc_t"), verdict: DenyVerdict, field: field},
+				{name: "not a label", change: withLabel("spc_t"), verdict: DenyVerdict, field: field},
+			})
+		})
+	}
+}
+
+func TestSELinuxExec(t *testing.T) {
+	proc := compliantSpec().Process
+	proc.SelinuxLabel = "system_u:system_r:spc_t:s0"
+	d := judgeExecProcess(t, loadShipped(t, "restricted"), proc)
+	if d.Verdict != DenyVerdict || !hasViolationAt(d, "/selinuxLabel") {
+		t.Fatalf("%s %+v", d.Verdict, d.Violations)
+	}
+}
