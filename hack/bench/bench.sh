@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# hack/bench/bench.sh: what guard-runtime costs per runtime call.
+#
+# Prints the median wall time per call, over interleaved rounds, of
+#   direct         the runtime itself,
+#   wrapper        a bare static Go binary that only execs the runtime (the
+#                  floor for any Go shim: Go start-up plus one more exec),
+#   guard-runtime  with runtime verification and audit on,
+# for `create` of a bundle the policy admits unchanged and for `state` (a
+# pass-through), and relates them to a real `runc run` cycle of a busybox
+# container. The runtime is a stand-in as large as runc (a static binary
+# padded to runc's size; it prints {} for state and exits 0), so that
+# verification costs what it would, and create can be repeated.
+#
+# Needs: go, runc (apt-get install -y runc), busybox-static
+# (apt-get install -y busybox-static), root (for runc run).
+#
+# Settings, from the environment:
+#   ROUNDS                     interleaved rounds (default 200, at least 100)
+#   GUARD_BENCH_POLICY_DIR     policy directory (default: the repository's
+#                              policy.d when it has GUARD_BENCH_POLICY, else a
+#                              placeholder permissive policy in a temp dir)
+#   GUARD_BENCH_POLICY         policy name (default audit: it runs every
+#                              check and admits the document unchanged)
+#   GUARD_BENCH_BUNDLE_CONFIG  config.json for create (default: runc spec,
+#                              set to run /bin/true without a terminal)
+#   RUNC, BUSYBOX              paths of runc and a static busybox
+#   KEEP=1                     keep the temp dir
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-200}
+RUNC=${RUNC:-/usr/sbin/runc}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+POLICY=${GUARD_BENCH_POLICY:-audit}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+
+die() { echo "hack/bench: $*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go not found: install Go"
+[ -x "$RUNC" ] || die "no runc at $RUNC: apt-get install -y runc"
+[ -x "$BUSYBOX" ] || die "no busybox at $BUSYBOX: apt-get install -y busybox-static"
+[ "$(id -u)" = 0 ] || die "run as root: runc run needs it"
+[ "$ROUNDS" -ge 100 ] || die "ROUNDS=$ROUNDS: medians need at least 100 rounds"
+
+T=$(mktemp -d /tmp/guard-bench.XXXXXX)
+cleanup() {
+	"$RUNC" --root "$T/runc-root" delete --force guard-bench >/dev/null 2>&1 || true
+	if [ "${KEEP:-}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+export CGO_ENABLED=0
+
+# build_main DIR OUT [LDFLAGS]: builds the main.go in DIR as a static binary.
+build_main() {
+	(cd "$1" && printf 'module bench\n\ngo 1.22\n' >go.mod &&
+		go build -trimpath -ldflags "-s -w ${3:-}" -o "$2" .)
+}
+
+echo "building the runtime stand-in, the bare wrapper and guard-runtime..." >&2
+mkdir -p "$T/standin" "$T/wrapper"
+cat >"$T/standin/main.go" <<'EOF'
+// A runtime stand-in: prints an empty state object for state, does nothing
+// for everything else.
+package main
+
+import "os"
+
+func main() {
+	for _, arg := range os.Args[1:] {
+		if arg == "state" {
+			os.Stdout.WriteString("{}\n")
+			return
+		}
+	}
+}
+EOF
+STANDIN=$T/runc-standin
+build_main "$T/standin" "$STANDIN"
+RUNC_SIZE=$(stat -c %s "$RUNC")
+PAD=$((RUNC_SIZE - $(stat -c %s "$STANDIN")))
+# Random padding: the hash then costs what it costs on runc's own bytes.
+[ "$PAD" -le 0 ] || head -c "$PAD" /dev/urandom >>"$STANDIN"
+
+cat >"$T/wrapper/main.go" <<'EOF'
+// The bare exec wrapper: the least any Go shim does.
+package main
+
+import (
+	"os"
+	"syscall"
+)
+
+var target string // set with -X main.target
+
+func main() {
+	err := syscall.Exec(target, append([]string{target}, os.Args[1:]...), os.Environ())
+	os.Stderr.WriteString("exec " + target + ": " + err.Error() + "\n")
+	os.Exit(127)
+}
+EOF
+WRAPPER=$T/wrapper-bin
+build_main "$T/wrapper" "$WRAPPER" "-X main.target=$STANDIN"
+
+(cd "$REPO" && go build -o "$T/harness" ./hack/bench/harness)
+
+GUARD=
+if [ -d "$REPO/cmd/guard-runtime" ]; then
+	(cd "$REPO" && go build -trimpath -ldflags "-s -w" -o "$T/guard-runtime" ./cmd/guard-runtime) ||
+		die "go build ./cmd/guard-runtime failed"
+	GUARD=$T/guard-runtime
+else
+	echo "hack/bench: no ./cmd/guard-runtime in $REPO yet: measuring the wrapper and direct exec only" >&2
+fi
+
+# The policy: the repository's, or a placeholder that configures nothing.
+POLICY_DIR=${GUARD_BENCH_POLICY_DIR:-$REPO/policy.d}
+if [ -z "${GUARD_BENCH_POLICY_DIR:-}" ] && [ ! -f "$POLICY_DIR/$POLICY.yaml" ]; then
+	POLICY_DIR=$T/policy.d
+	mkdir -p "$POLICY_DIR"
+	printf '# Placeholder policy for hack/bench: no control configured, every document admitted.\n' \
+		>"$POLICY_DIR/$POLICY.yaml"
+fi
+
+cat >"$T/config.yaml" <<EOF
+runtime:
+  path: $STANDIN
+  sha256: $(sha256sum "$STANDIN" | cut -d' ' -f1)
+  cacheDir: $T/verified
+policy:
+  dir: $POLICY_DIR
+  default: $POLICY
+audit:
+  file: $T/audit.log
+EOF
+
+# One bundle: create hands it to the stand-in, runc run starts it.
+BUNDLE=$T/bundle
+mkdir -p "$BUNDLE/rootfs/bin" "$T/state" "$T/runc-root"
+cp "$BUSYBOX" "$BUNDLE/rootfs/bin/busybox"
+ln -s busybox "$BUNDLE/rootfs/bin/sh"
+ln -s busybox "$BUNDLE/rootfs/bin/true"
+if [ -n "${GUARD_BENCH_BUNDLE_CONFIG:-}" ]; then
+	cp "$GUARD_BENCH_BUNDLE_CONFIG" "$BUNDLE/config.json"
+else
+	(cd "$BUNDLE" && "$RUNC" spec)
+	sed -i 's/"terminal": true/"terminal": false/; s/^\(\s*\)"sh"$/\1"true"/' "$BUNDLE/config.json"
+fi
+"$RUNC" --root "$T/runc-root" run --bundle "$BUNDLE" guard-bench >/dev/null 2>"$T/runc-run.err" ||
+	die "runc run of a busybox container failed (is $BUSYBOX static? apt-get install -y busybox-static): $(cat "$T/runc-run.err")"
+
+# The verification cache only records a file whose ctime has settled.
+while [ $(($(date +%s) - $(stat -c %Z "$STANDIN"))) -lt 3 ]; do sleep 0.5; done
+
+CREATE=(--root "$T/state" --log "$BUNDLE/log.json" --log-format json create --bundle "$BUNDLE" --pid-file "$BUNDLE/init.pid" guard-bench)
+STATE=(--root "$T/state" state guard-bench)
+spec_line() { local IFS=$'\t'; echo "$*"; }
+{
+	spec_line create/direct "$STANDIN" "${CREATE[@]}"
+	spec_line create/wrapper "$WRAPPER" "${CREATE[@]}"
+	spec_line state/direct "$STANDIN" "${STATE[@]}"
+	spec_line state/wrapper "$WRAPPER" "${STATE[@]}"
+	if [ -n "$GUARD" ]; then
+		spec_line create/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${CREATE[@]}"
+		spec_line state/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
+	fi
+	spec_line runc-run "$RUNC" --root "$T/runc-root" run --bundle "$BUNDLE" guard-bench
+} >"$T/spec"
+
+echo "timing $ROUNDS interleaved rounds on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)..." >&2
+"$T/harness" -rounds "$ROUNDS" "$T/spec" >"$T/results"
+
+if [ -n "$GUARD" ] && [ -z "$(ls -A "$T/verified" 2>/dev/null)" ]; then
+	echo "hack/bench: warning: guard-runtime left no verification cache entry: its numbers include hashing the runtime" >&2
+fi
+
+awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" '
+	{ median[$1] = $3; q1[$1] = $4; q3[$1] = $5 }
+	function cell(name) { return (name in median) ? sprintf("%8.3f [%.3f-%.3f]", median[name], q1[name], q3[name]) : sprintf("%8s", "-") }
+	function diff(a, b) { return (a in median && b in median) ? sprintf("%+8.3f", median[a] - median[b]) : sprintf("%8s", "-") }
+	END {
+		printf "per-call wall time in ms, median [quartiles] of %d interleaved rounds; runtime stand-in of %d bytes (runc'"'"'s size)\n\n", rounds, size
+		printf "%-7s %-24s %-24s %-24s %14s %14s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
+		split("create state", ops, " ")
+		for (i = 1; i <= 2; i++) {
+			op = ops[i]
+			printf "%-7s %-24s %-24s %-24s %14s %14s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
+		}
+		run = median["runc-run"]
+		printf "\nrunc run cycle of a busybox container: %.3f ms [%.3f-%.3f]\n", run, q1["runc-run"], q3["runc-run"]
+		printf "bare wrapper per call: +%.3f ms over direct exec (%.1f%% of a runc run cycle)\n", median["state/wrapper"] - median["state/direct"], 100 * (median["state/wrapper"] - median["state/direct"]) / run
+		if ("create/guard" in median) {
+			# Docker makes at least three calls per container: create, start and delete; start and delete pass through like state.
+			over_wrapper = (median["create/guard"] - median["create/wrapper"]) + 2 * (median["state/guard"] - median["state/wrapper"])
+			over_direct = (median["create/guard"] - median["create/direct"]) + 2 * (median["state/guard"] - median["state/direct"])
+			printf "guard-runtime on create+start+delete: +%.3f ms over the bare wrapper, +%.3f ms over direct exec = %.1f%% of a runc run cycle\n", over_wrapper, over_direct, 100 * over_direct / run
+		}
+	}' "$T/results"

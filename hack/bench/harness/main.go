@@ -1,0 +1,144 @@
+// Command harness times whole process runs for hack/bench/bench.sh: each
+// round runs every command once, in a new random order, so that drift in
+// machine load spreads evenly over the commands; it prints the median and
+// quartiles of each command's wall time.
+//
+//	harness -rounds N SPEC
+//
+// SPEC has one command per line: a name, then argv[0] (a path) and the
+// arguments, separated by tabs. Commands run with stdin, stdout and stderr
+// on /dev/null, after a warm-up run whose failure stops the harness with
+// the command's stderr. Output, tab-separated: name, runs, median, first
+// and third quartile, in milliseconds.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type command struct {
+	name  string
+	argv  []string
+	times []time.Duration
+}
+
+func main() {
+	rounds := flag.Int("rounds", 100, "interleaved rounds")
+	warmup := flag.Int("warmup", 3, "untimed runs of each command before the rounds")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: harness [-rounds N] [-warmup N] SPEC")
+		os.Exit(2)
+	}
+	cmds, err := readSpec(flag.Arg(0))
+	if err != nil {
+		fail(err)
+	}
+	for _, c := range cmds {
+		for range *warmup {
+			if err := checkRun(c); err != nil {
+				fail(err)
+			}
+		}
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		fail(err)
+	}
+	files := []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()}
+	for range *rounds {
+		for _, i := range rand.Perm(len(cmds)) {
+			d, err := timeRun(cmds[i], files)
+			if err != nil {
+				fail(err)
+			}
+			cmds[i].times = append(cmds[i].times, d)
+		}
+	}
+	for _, c := range cmds {
+		slices.Sort(c.times)
+		fmt.Printf("%s\t%d\t%.3f\t%.3f\t%.3f\n", c.name, len(c.times), ms(quantile(c.times, 0.5)), ms(quantile(c.times, 0.25)), ms(quantile(c.times, 0.75)))
+	}
+}
+
+func readSpec(path string) ([]*command, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var cmds []*command
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		fields := strings.Split(sc.Text(), "\t")
+		if len(fields) < 2 || !strings.HasPrefix(fields[1], "/") {
+			return nil, fmt.Errorf("spec line %q: want name<TAB>/absolute/argv0[<TAB>arg]…", sc.Text())
+		}
+		cmds = append(cmds, &command{name: fields[0], argv: fields[1:]})
+	}
+	if len(cmds) == 0 {
+		return nil, errors.New("spec has no command")
+	}
+	return cmds, sc.Err()
+}
+
+// checkRun runs c once and reports its stderr if it fails.
+func checkRun(c *command) error {
+	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s failed (%v): %s\n  command: %s", c.name, err, strings.TrimSpace(stderr.String()), strings.Join(c.argv, " "))
+	}
+	return nil
+}
+
+// timeRun measures fork, exec and wait of one run; the harness's own part
+// is the same for every command.
+func timeRun(c *command, files []uintptr) (time.Duration, error) {
+	start := time.Now()
+	pid, err := syscall.ForkExec(c.argv[0], c.argv, &syscall.ProcAttr{Env: os.Environ(), Files: files})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", c.name, err)
+	}
+	var status syscall.WaitStatus
+	for {
+		_, err = syscall.Wait4(pid, &status, 0, nil)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	d := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("%s: wait: %w", c.name, err)
+	}
+	if !status.Exited() || status.ExitStatus() != 0 {
+		return 0, fmt.Errorf("%s: exit status %v during the rounds; command: %s", c.name, status, strings.Join(c.argv, " "))
+	}
+	return d, nil
+}
+
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	return sorted[int(q*float64(len(sorted)-1)+0.5)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "harness:", err)
+	os.Exit(1)
+}
