@@ -414,7 +414,7 @@ func openVerifyCache(dir string) (*verifyCache, error) {
 	if c.st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil, fmt.Errorf("verification cache %s is not a directory (mode %#o): not trusted, the runtime is hashed instead", dir, c.st.Mode)
 	}
-	if err := checkTrusted(&c.st, "verification cache directory "+dir); err != nil {
+	if err := checkCacheTrusted(&c.st, "verification cache directory "+dir); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -445,10 +445,10 @@ func (c *verifyCache) close() {
 	}
 }
 
-// checkTrusted accepts a cache file or directory only if nobody but its
+// checkCacheTrusted accepts a cache file or directory only if nobody but its
 // owner can write it and the owner is root or the user guard-runtime runs
 // as (which is root on a host).
-func checkTrusted(st *unix.Stat_t, what string) error {
+func checkCacheTrusted(st *unix.Stat_t, what string) error {
 	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not root: not trusted, the runtime is hashed instead (chown root it, or remove it)", what, st.Uid)
 	}
@@ -500,7 +500,7 @@ func (c *verifyCache) readFile(name string) ([]byte, error) {
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > maxCacheEntrySize {
 		return nil, fmt.Errorf("%s is not a small regular file: not trusted", what)
 	}
-	if err := checkTrusted(&st, what); err != nil {
+	if err := checkCacheTrusted(&st, what); err != nil {
 		return nil, err
 	}
 	buf := make([]byte, st.Size+1)
