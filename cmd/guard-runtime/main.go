@@ -28,7 +28,7 @@ func run(args []string) int {
 	case "policy":
 		return enforce.PolicyCommand(inv.Positional, os.Stdout, os.Stderr)
 	case "pin":
-		return enforce.PinCommand(inv, os.Stderr)
+		return enforce.PinCommand(inv, os.Stdout, os.Stderr)
 	}
 	if inv.Command == "" && inv.Global.Version {
 		// dockerd reads the last lines naming "version" and "commit:", which
