@@ -250,7 +250,7 @@ write_config() {
 runtime:
   # The real OCI runtime that admitted containers are handed to. Its
   # sha256 is pinned by 'guard-runtime pin'; after a runc upgrade, run:
-  #   guard-runtime pin --guard-config $config_path
+  #   guard-runtime --guard-config $config_path pin
   path: $runc
 policy:
   dir: $policy_dir
@@ -265,7 +265,7 @@ pin_runtime() {
 	if is_pinned "$config"; then
 		say "$config already pins the runtime's sha256"
 	else
-		"$(target "$bin_path")" pin --guard-config "$config" ||
+		"$(target "$bin_path")" --guard-config "$config" pin ||
 			die "guard-runtime pin failed: without a pin guard-runtime refuses every container; Docker was not changed"
 		is_pinned "$config" || die "guard-runtime pin did not write runtime.sha256 into $config"
 		say "pinned the runtime's sha256 in $config"

@@ -34,7 +34,7 @@ type installEnv struct {
 }
 
 // newInstallEnv lays out a fake root that has /etc/docker/daemon.json. The
-// stand-in binary implements what install.sh calls: `pin --guard-config F`
+// stand-in binary implements what install.sh calls: `--guard-config F pin`
 // (writes runtime.sha256 of runtime.path into F) and `--version`; it logs
 // every call.
 func newInstallEnv(t *testing.T) installEnv {
@@ -50,13 +50,13 @@ func newInstallEnv(t *testing.T) installEnv {
 	writeFileMode(t, filepath.Join(env.root, "etc", "docker", "daemon.json"), existingDaemonJSON, 0o644)
 	writeFileMode(t, env.binary, `#!/bin/sh
 echo "$*" >>'`+env.calls+`'
-case "$1 $2" in
-"pin --guard-config")
-	path=$(sed -n 's/^  path: //p' "$3")
+case "$1 $3" in
+"--guard-config pin")
+	path=$(sed -n 's/^  path: //p' "$2")
 	sum=$(sha256sum "$path" | cut -c1-64)
-	sed -i "s|^  path: .*|&\n  sha256: $sum|" "$3" ;;
-"--guard-config "*)
-	[ "$3" = --version ] && echo "guard-runtime stand-in" ;;
+	sed -i "s|^  path: .*|&\n  sha256: $sum|" "$2" ;;
+"--guard-config --version")
+	echo "guard-runtime stand-in" ;;
 *)
 	exit 3 ;;
 esac
@@ -109,7 +109,7 @@ func TestInstallIntoFakeRoot(t *testing.T) {
 			t.Errorf("config.yaml lacks %q:\n%s", want, config)
 		}
 	}
-	if calls := readText(t, env.calls); !strings.Contains(calls, "pin --guard-config "+env.path("/etc/guard-runtime/config.yaml")+"\n") {
+	if calls := readText(t, env.calls); !strings.Contains(calls, "--guard-config "+env.path("/etc/guard-runtime/config.yaml")+" pin\n") {
 		t.Errorf("guard-runtime pin was not called on the installed config:\n%s", calls)
 	}
 

@@ -4,8 +4,6 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func (e *runcEnv) guardCmd(args ...string) (string, string, error) {
@@ -33,7 +31,7 @@ func TestPassThroughStdoutIsRuncs(t *testing.T) {
 		t.Errorf("features differs from runc's: %v %q / %v %q (stderr %s)", err, out, runcErr, runcOut, errOut)
 	}
 
-	bundle := e.bundle(t, []string{"sleep", "30"}, func(s *specs.Spec) { s.Process.User = specs.User{UID: 1000, GID: 1000} })
+	bundle := e.bundle(t, []string{"sleep", "30"}, nonRootWithSeccomp(t))
 	if _, errOut, err := e.guardCmd("--guard-policy=restricted", "--root", e.root, "run", "-d", "--bundle", bundle, "pt-state"); err != nil {
 		t.Fatalf("run -d: %v: %s", err, errOut)
 	}

@@ -2,10 +2,11 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"time"
 
 	"github.com/guard-runtime/guard-runtime/tests/harness"
 )
@@ -15,16 +16,18 @@ import (
 func TestRuntimeDecisionsAreAuditedInJournald(t *testing.T) {
 	harness.EnsureJournald(t)
 	e := newRuncEnv(t)
-	rewritten := e.bundle(t, []string{"true"}, func(s *specs.Spec) { s.Process.User = specs.User{UID: 1000, GID: 1000} })
-	if _, errOut, err := e.guardRun(t, "restricted", rewritten, "audit-rewrite"); err != nil {
+	// The journal outlives the test: ids are unique to this run.
+	rewriteID, denyID := uniqueID("audit-rewrite"), uniqueID("audit-deny")
+	rewritten := e.bundle(t, []string{"true"}, nonRootWithSeccomp(t))
+	if _, errOut, err := e.guardRun(t, "restricted", rewritten, rewriteID); err != nil {
 		t.Fatalf("restricted run failed: %v: %s", err, errOut)
 	}
 	denied := e.bundle(t, []string{"true"}, nil)
-	if _, _, err := e.guardRun(t, "restricted", denied, "audit-deny"); err == nil {
+	if _, _, err := e.guardRun(t, "restricted", denied, denyID); err == nil {
 		t.Fatal("root container ran under restricted")
 	}
 
-	rec := harness.WaitForJournalEntries(t, 1, "SYSLOG_IDENTIFIER=guard-runtime", "GUARD_CONTAINER_ID=audit-rewrite")[0]
+	rec := harness.WaitForJournalEntries(t, 1, "SYSLOG_IDENTIFIER=guard-runtime", "GUARD_CONTAINER_ID="+rewriteID)[0]
 	expectFields(t, rec, map[string]string{
 		"PRIORITY": "5", "GUARD_DECISION": "rewrite", "GUARD_MODE": "enforce", "GUARD_POLICY": "restricted",
 		"GUARD_OPERATION": "run", "GUARD_BUNDLE": rewritten, "GUARD_RUNTIME": e.runc,
@@ -35,7 +38,7 @@ func TestRuntimeDecisionsAreAuditedInJournald(t *testing.T) {
 		t.Errorf("GUARD_PATCH is not a JSON patch: %q (%v)", rec["GUARD_PATCH"], err)
 	}
 
-	rec = harness.WaitForJournalEntries(t, 1, "SYSLOG_IDENTIFIER=guard-runtime", "GUARD_CONTAINER_ID=audit-deny")[0]
+	rec = harness.WaitForJournalEntries(t, 1, "SYSLOG_IDENTIFIER=guard-runtime", "GUARD_CONTAINER_ID="+denyID)[0]
 	expectFields(t, rec, map[string]string{"PRIORITY": "4", "GUARD_DECISION": "deny", "GUARD_POLICY": "restricted"})
 	var violations []map[string]string
 	if err := json.Unmarshal([]byte(rec["GUARD_VIOLATIONS"]), &violations); err != nil || len(violations) == 0 {
@@ -56,4 +59,8 @@ func expectFields(t *testing.T, rec map[string]string, want map[string]string) {
 			t.Errorf("%s = %q, want %q", k, rec[k], v)
 		}
 	}
+}
+
+func uniqueID(prefix string) string {
+	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano())
 }

@@ -202,3 +202,13 @@ func fileDigest(t *testing.T, path string) string {
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// nonRootWithSeccomp is the smallest change that makes runc's example spec
+// admissible under restricted: a non-root user and Docker's default
+// seccomp profile. restricted rewrites the rest.
+func nonRootWithSeccomp(t *testing.T) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		s.Linux.Seccomp = runtimeDefaultSeccomp(t, s)
+	}
+}
