@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -103,8 +105,32 @@ func pointerOrRoot(p string) string {
 // checkKeyCase walks node alongside the Go type it decodes into and rejects
 // any object key that is not a field's exact name but equals one under
 // Unicode case folding: encoding/json would fill that field, json/v2 and
-// this policy would not.
+// this policy would not. The error's location is built only on the way
+// back up, so a clean document costs no path strings.
 func checkKeyCase(node any, t reflect.Type, at string) error {
+	if err := walkKeyCase(node, t); err != nil {
+		return err.withLocation(at)
+	}
+	return nil
+}
+
+// keyCaseError is a case-variant key, with the path to it collected
+// innermost first while the walk unwinds.
+type keyCaseError struct {
+	key, field string
+	path       []string
+}
+
+func (e *keyCaseError) withLocation(prefix string) error {
+	tokens := make([]string, 0, len(e.path))
+	for i := len(e.path) - 1; i >= 0; i-- {
+		tokens = append(tokens, e.path[i])
+	}
+	at := prefix + Pointer(tokens...)
+	return fmt.Errorf("key %q at %s differs from the spec field %q only in letter case: runc would read it as %q, so the document is ambiguous; spell it %q", e.key, pointerOrRoot(at), e.field, e.field, e.field)
+}
+
+func walkKeyCase(node any, t reflect.Type) *keyCaseError {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -112,10 +138,11 @@ func checkKeyCase(node any, t reflect.Type, at string) error {
 	case *Object:
 		switch t.Kind() {
 		case reflect.Struct:
-			return checkStructKeys(n, t, at)
+			return walkStructKeys(n, t)
 		case reflect.Map:
 			for _, m := range n.Members {
-				if err := checkKeyCase(m.Value, t.Elem(), at+Pointer(m.Name)); err != nil {
+				if err := walkKeyCase(m.Value, t.Elem()); err != nil {
+					err.path = append(err.path, m.Name)
 					return err
 				}
 			}
@@ -123,7 +150,8 @@ func checkKeyCase(node any, t reflect.Type, at string) error {
 	case *Array:
 		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
 			for i, item := range n.Items {
-				if err := checkKeyCase(item, t.Elem(), fmt.Sprintf("%s/%d", at, i)); err != nil {
+				if err := walkKeyCase(item, t.Elem()); err != nil {
+					err.path = append(err.path, strconv.Itoa(i))
 					return err
 				}
 			}
@@ -132,27 +160,41 @@ func checkKeyCase(node any, t reflect.Type, at string) error {
 	return nil
 }
 
-func checkStructKeys(obj *Object, t reflect.Type, at string) error {
+func walkStructKeys(obj *Object, t reflect.Type) *keyCaseError {
 	fields := jsonFields(t)
 	for _, m := range obj.Members {
 		if ft, ok := fields[m.Name]; ok {
-			if err := checkKeyCase(m.Value, ft, at+Pointer(m.Name)); err != nil {
+			if err := walkKeyCase(m.Value, ft); err != nil {
+				err.path = append(err.path, m.Name)
 				return err
 			}
 			continue
 		}
 		for name := range fields {
 			if strings.EqualFold(name, m.Name) {
-				return fmt.Errorf("key %q at %s differs from the spec field %q only in letter case: runc would read it as %q, so the document is ambiguous; spell it %q", m.Name, pointerOrRoot(at), name, name, name)
+				return &keyCaseError{key: m.Name, field: name}
 			}
 		}
 	}
 	return nil
 }
 
+// fieldCache holds jsonFields per struct type: a seccomp profile repeats
+// one syscall type hundreds of times.
+var fieldCache sync.Map
+
 // jsonFields maps the JSON names of t's fields, as encoding/json names them,
 // to their types.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if cached, ok := fieldCache.Load(t); ok {
+		return cached.(map[string]reflect.Type)
+	}
+	fields := computeJSONFields(t)
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+func computeJSONFields(t reflect.Type) map[string]reflect.Type {
 	fields := make(map[string]reflect.Type, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)

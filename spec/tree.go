@@ -226,7 +226,16 @@ func Pointer(tokens ...string) string {
 	var b strings.Builder
 	for _, tok := range tokens {
 		b.WriteByte('/')
-		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(tok))
+		for i := 0; i < len(tok); i++ {
+			switch tok[i] {
+			case '~':
+				b.WriteString("~0")
+			case '/':
+				b.WriteString("~1")
+			default:
+				b.WriteByte(tok[i])
+			}
+		}
 	}
 	return b.String()
 }
@@ -240,7 +249,9 @@ func splitPointer(ptr string) ([]string, error) {
 	}
 	tokens := strings.Split(ptr[1:], "/")
 	for i, tok := range tokens {
-		tokens[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(tok)
+		if strings.Contains(tok, "~") {
+			tokens[i] = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		}
 	}
 	return tokens, nil
 }
