@@ -9,6 +9,7 @@ require (
 	github.com/opencontainers/runc v1.2.8
 	github.com/opencontainers/runtime-spec v1.2.1
 	go.yaml.in/yaml/v3 v3.0.4
+	golang.org/x/sys v0.50.0
 )
 
 require (
@@ -21,5 +22,4 @@ require (
 	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/stretchr/testify v1.8.4 // indirect
 	golang.org/x/net v0.33.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )

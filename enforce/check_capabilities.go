@@ -18,6 +18,13 @@ import (
 // capabilities object leaves the process every capability root has, so it
 // is denied, or rewritten to the allowed list written out explicitly.
 //
+// At exec the same rules apply to the process file. runc gives an exec
+// process without capabilities the container's own set, which the policy
+// cannot see (the container may predate it): such a process is treated as
+// at create, denied or given the allowed list written out, so that it
+// never holds more than the policy allows (in a container created with
+// fewer, such an exec gets the allowed list, not the container's set).
+//
 // Policy settings:
 //
 //	capabilities:

@@ -12,10 +12,20 @@ import (
 //
 // Fields: linux.resources.memory.{limit,swap}, linux.resources.cpu.{quota,period},
 // linux.resources.pids.limit (config.json, and the resources of update).
-// Allowed: a limit at or below the maximum. At create, an unset limit (or
-// one of 0 or below) is rewritten to the default; swap that is unset, -1 or
-// above the memory limit is rewritten to the limit, so that swap cannot
-// extend it. At update, 0 means unchanged; -1 means unlimited and is denied.
+// Allowed: a limit at or below the maximum.
+//
+// At create, an unset limit (or one of 0 or below) is rewritten to the
+// default. Swap (OCI's memory+swap) that is unset, 0, -1 or above the
+// memory limit is rewritten to the limit, so that swap cannot extend it.
+//
+// At update, 0 or an absent field means unchanged, as in runc. -1 (any
+// negative value) means unlimited and is denied where there is a maximum.
+// A new memory limit brings swap with it: swap that is absent, 0, -1 or
+// above the new limit is rewritten to it (runc would otherwise keep the old
+// swap, which on cgroup v1 even makes a raised limit fail). Swap changed
+// without the memory limit, and a CPU quota or period changed without the
+// other, are denied: their effect depends on the container's current
+// values, which the update does not carry.
 //
 // Policy settings (each part optional):
 //
@@ -95,11 +105,19 @@ func (c *Resources) checkMemory(r *Report, base string, mem *specs.LinuxMemory, 
 	if !ok {
 		return
 	}
-	c.checkSwap(r, base+"/memory/swap", mem.Swap, limit, update)
+	swapField := base + "/memory/swap"
+	if update && limit == 0 {
+		c.checkSwapAlone(r, swapField, mem.Swap)
+		return
+	}
+	if limit > 0 {
+		c.checkSwap(r, swapField, mem.Swap, limit)
+	}
 }
 
 // limitValue applies the shared rules of one limit and returns the limit
-// the container ends up with (0 when unknown: an update that leaves it).
+// the container ends up with: 0 when an update leaves it unchanged, or
+// when there is none and the policy asks for none.
 func (c *Resources) limitValue(r *Report, field, what string, value *int64, def, max int64, update bool) (int64, bool) {
 	v := int64(0)
 	if value != nil {
@@ -109,7 +127,7 @@ func (c *Resources) limitValue(r *Report, field, what string, value *int64, def,
 	case update && v == 0:
 		return 0, true
 	case update && v < 0 && max > 0:
-		r.Deny(field, "%s %d means unlimited, which policy %s does not allow (maximum %d)", field, v, r.Policy(), max)
+		r.Deny(field, "%s %d means no %s limit, which policy %s does not allow: give a limit of at most %d", field, v, what, r.Policy(), max)
 		return 0, false
 	case v <= 0 && !update && def > 0:
 		r.Rewrite(field, fmt.Sprintf("no %s limit: set to the default %d by policy %s", what, def, r.Policy()), func(e *spec.Editor) error {
@@ -126,38 +144,45 @@ func (c *Resources) limitValue(r *Report, field, what string, value *int64, def,
 	return v, true
 }
 
-func (c *Resources) checkSwap(r *Report, field string, swap *int64, limit int64, update bool) {
-	if limit <= 0 {
-		if update && swap != nil && *swap < 0 {
-			r.Deny(field, "%s %d means unlimited swap, which policy %s does not allow", field, *swap, r.Policy())
-		}
-		return
-	}
-	if update && swap == nil {
-		return
-	}
-	if swap != nil && *swap >= 0 && *swap <= limit {
+// checkSwap keeps swap from extending the memory limit: OCI's swap is
+// memory+swap, so anything but a value up to the limit is set to it.
+func (c *Resources) checkSwap(r *Report, field string, swap *int64, limit int64) {
+	if swap != nil && *swap > 0 && *swap <= limit {
 		return
 	}
 	msg := fmt.Sprintf("swap may not extend the memory limit: %s set to %d by policy %s", field, limit, r.Policy())
 	r.Rewrite(field, msg, func(e *spec.Editor) error { return e.Set(field, limit) })
 }
 
+// checkSwapAlone judges an update that leaves the memory limit as it is.
+// Any new swap value could exceed that limit, which the update does not
+// say, so only "unchanged" passes.
+func (c *Resources) checkSwapAlone(r *Report, field string, swap *int64) {
+	if swap == nil || *swap == 0 {
+		return
+	}
+	r.Deny(field, "%s %d changes swap without the memory limit; policy %s keeps swap at the memory limit and cannot see the container's current one: give both (docker update --memory M --memory-swap M)", field, *swap, r.Policy())
+}
+
 func (c *Resources) checkCPU(r *Report, base string, cpu *specs.LinuxCPU, update bool) {
 	var quota int64
-	period := uint64(cpuPeriod)
+	var period uint64
 	if cpu != nil && cpu.Quota != nil {
 		quota = *cpu.Quota
 	}
-	if cpu != nil && cpu.Period != nil && *cpu.Period > 0 {
+	if cpu != nil && cpu.Period != nil {
 		period = *cpu.Period
+	}
+	if update {
+		c.checkCPUUpdate(r, base, quota, period)
+		return
+	}
+	if period == 0 {
+		period = cpuPeriod
 	}
 	field := base + "/cpu/quota"
 	switch {
-	case update && quota == 0:
-	case quota < 0 && update && c.CPU.Max > 0:
-		r.Deny(field, "%s %d means unlimited CPU, which policy %s does not allow (maximum %g CPUs)", field, quota, r.Policy(), c.CPU.Max)
-	case quota <= 0 && !update && c.CPU.Default > 0:
+	case quota <= 0 && c.CPU.Default > 0:
 		q := int64(c.CPU.Default * cpuPeriod)
 		msg := fmt.Sprintf("no CPU limit: set to the default %g CPUs by policy %s", c.CPU.Default, r.Policy())
 		r.Rewrite(field, msg, func(e *spec.Editor) error {
@@ -166,10 +191,36 @@ func (c *Resources) checkCPU(r *Report, base string, cpu *specs.LinuxCPU, update
 			}
 			return e.Set(field, q)
 		})
-	case quota <= 0 && !update && c.CPU.Max > 0:
+	case quota <= 0 && c.CPU.Max > 0:
 		r.Deny(field, "no CPU limit, and policy %s requires one of at most %g CPUs", r.Policy(), c.CPU.Max)
-	case c.CPU.Max > 0 && float64(quota)/float64(period) > c.CPU.Max:
-		r.Deny(field, "a CPU quota of %d per %d µs is %.2f CPUs, above the maximum %g of policy %s: ask for fewer --cpus", quota, period, float64(quota)/float64(period), c.CPU.Max, r.Policy())
+	default:
+		c.checkCPUs(r, field, quota, period)
+	}
+}
+
+// checkCPUUpdate judges an update's quota and period. runc changes only
+// the one of them that is not 0, so one alone is measured against the
+// other's current value, which the update does not carry.
+func (c *Resources) checkCPUUpdate(r *Report, base string, quota int64, period uint64) {
+	if c.CPU.Max <= 0 || (quota == 0 && period == 0) {
+		return
+	}
+	field := base + "/cpu/quota"
+	switch {
+	case quota < 0:
+		r.Deny(field, "%s %d means unlimited CPU, which policy %s does not allow: give at most %g CPUs (docker update --cpus)", field, quota, r.Policy(), c.CPU.Max)
+	case quota == 0:
+		r.Deny(base+"/cpu/period", "%s/cpu/period %d without a quota rescales the container's current quota, which policy %s cannot see: give both (docker update --cpus N)", base, period, r.Policy())
+	case period == 0:
+		r.Deny(field, "%s %d without a period is measured against the container's current period, which policy %s cannot see: give both (docker update --cpus N)", field, quota, r.Policy())
+	default:
+		c.checkCPUs(r, field, quota, period)
+	}
+}
+
+func (c *Resources) checkCPUs(r *Report, field string, quota int64, period uint64) {
+	if cpus := float64(quota) / float64(period); c.CPU.Max > 0 && cpus > c.CPU.Max {
+		r.Deny(field, "a CPU quota of %d per %d µs is %.2f CPUs, above the maximum %g of policy %s: ask for fewer --cpus", quota, period, cpus, c.CPU.Max, r.Policy())
 	}
 }
 

@@ -43,6 +43,9 @@ func (g *Gate) Run() int {
 			return g.fail(err)
 		}
 	}
+	if g.Inv.Command == "delete" {
+		g.forgetPolicy()
+	}
 	return g.handOff()
 }
 

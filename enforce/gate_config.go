@@ -13,6 +13,9 @@ import (
 // restore, and rewrites it in place when the policy says so.
 func (g *Gate) enforceConfig() error {
 	ctx := Context{Operation: g.Inv.Command, ContainerID: g.Inv.ContainerID()}
+	if err := validContainerID(ctx.ContainerID); err != nil {
+		return fmt.Errorf("guard-runtime: refusing container: %w", err)
+	}
 	bundle, err := resolveBundle(g.Inv.Bundle())
 	if err != nil {
 		return err
@@ -39,7 +42,11 @@ func (g *Gate) enforceConfig() error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: policy %q could not judge container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
 	}
-	return g.apply(d, ctx, file)
+	if err := g.apply(d, ctx, file); err != nil {
+		return err
+	}
+	// exec and update of this container are judged by the same policy.
+	return g.rememberPolicy(p, ctx.ContainerID)
 }
 
 // apply carries out a decision on the document at file.

@@ -1,0 +1,217 @@
+package enforce
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// The policy a container was created under is remembered, so that its exec
+// and update calls are judged by the same rules whichever --guard-policy
+// they come with: a container created under restricted cannot be entered
+// as root through a runtime entry that says baseline.
+//
+// The record is one small file in runc's own state directory (--root),
+// beside the container's directory:
+//
+//	<root>/<id>@guard-runtime.policy   {"policy":"restricted","policyDir":"/etc/guard-runtime/policy.d"}
+//
+// A file and not a subdirectory, because runc treats every directory in its
+// root as a container: `runc list` prints an error for any other directory,
+// and a subdirectory named like a valid container id (guard-runtime is one)
+// would make `runc create` of that id fail. runc's ids never contain '@',
+// so no record name can be a container's, and runc skips plain files.
+//
+// The record is written at an admitted create, run or restore, root-only
+// (0600, in runc's 0700 root), atomically; read at exec and update, where
+// one that anyone but root could have written is refused; and unlinked at
+// delete. Without a record (a container created before guard-runtime was
+// installed, or directly with runc), the configured policy applies.
+
+// policyRecordSuffix ends a record's file name; '@' is outside runc's
+// container id alphabet.
+const policyRecordSuffix = "@guard-runtime.policy"
+
+// maxPolicyRecordSize bounds a record; a real one is under 200 bytes.
+const maxPolicyRecordSize = 4096
+
+// policyRecord is the content of a record.
+type policyRecord struct {
+	Policy string `json:"policy"`
+	Dir    string `json:"policyDir"`
+}
+
+// validContainerID reports whether runc 1.1.5 accepts id (letters, digits
+// and _ + , - . ; not "." or ".."), and so whether it is safe in a path.
+func validContainerID(id string) error {
+	if id == "" || id == "." || id == ".." {
+		return fmt.Errorf("container id %q is not valid: runc refuses it too", id)
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_' || c == '+' || c == ',' || c == '-' || c == '.':
+		default:
+			return fmt.Errorf("container id %q is not valid: runc accepts only letters, digits and _ + , - . in an id", id)
+		}
+	}
+	return nil
+}
+
+// policyRecordPath is where the record of container id lives under root.
+func policyRecordPath(root, id string) string {
+	return filepath.Join(root, id+policyRecordSuffix)
+}
+
+// rememberPolicy records that container id is created under p. A
+// container that cannot be remembered is refused: its exec and update
+// calls would otherwise be judged by whatever policy they come with.
+func (g *Gate) rememberPolicy(p *Policy, id string) error {
+	if err := validContainerID(id); err != nil {
+		return fmt.Errorf("guard-runtime: refusing container: %w", err)
+	}
+	root := g.Inv.RootDir()
+	if _, err := os.Lstat(filepath.Join(root, id)); err == nil {
+		// runc refuses to create a container whose id exists; the record of
+		// that container stays as it is, so that this call cannot change
+		// the policy of a container it does not create.
+		return nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("guard-runtime: refusing container %s: %w", id, err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(p.File))
+	if err != nil {
+		return fmt.Errorf("guard-runtime: refusing container %s: policy directory: %w", id, err)
+	}
+	data, err := json.Marshal(policyRecord{Policy: p.Name, Dir: dir})
+	if err != nil {
+		return fmt.Errorf("guard-runtime: refusing container %s: encode its policy record: %w", id, err)
+	}
+	if err := writePolicyRecord(root, id, data); err != nil {
+		return fmt.Errorf("guard-runtime: refusing container %s: cannot remember its policy %q: %w", id, p.Name, err)
+	}
+	return nil
+}
+
+// writePolicyRecord replaces the record atomically: a temporary file in the
+// same directory, synced, renamed over the record. The root is created as
+// runc creates it, 0700, if this is its first container.
+func writePolicyRecord(root, id string, data []byte) (err error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(root, id+policyRecordSuffix+".*.tmp") // 0600
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
+		return err
+	}
+	if err = tmp.Sync(); err != nil {
+		return err
+	}
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), policyRecordPath(root, id))
+}
+
+// containerPolicy is the policy for an exec or update of container id: the
+// one it was created under if that is known, the configured one otherwise.
+func (g *Gate) containerPolicy(id string) (*Policy, error) {
+	if err := validContainerID(id); err != nil {
+		return nil, fmt.Errorf("guard-runtime: %w", err)
+	}
+	rec, err := readPolicyRecord(policyRecordPath(g.Inv.RootDir(), id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return g.policy("")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("guard-runtime: cannot tell which policy container %s was created under, refusing: %w", id, err)
+	}
+	p, err := LoadPolicy(rec.Dir, rec.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("guard-runtime: container %s was created under policy %q, which cannot be used now, refusing: %w", id, rec.Policy, err)
+	}
+	return p, nil
+}
+
+// readPolicyRecord reads a record that only root can have written. A
+// record that is missing reports fs.ErrNotExist.
+func readPolicyRecord(path string) (*policyRecord, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%s is a symlink: remove it", path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicyRecordFile(path, info); err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPolicyRecordSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPolicyRecordSize {
+		return nil, fmt.Errorf("%s is over %d bytes: not a policy record", path, maxPolicyRecordSize)
+	}
+	return decodePolicyRecord(path, data)
+}
+
+// checkPolicyRecordFile refuses a record someone other than root could
+// have written: whoever writes it chooses the container's policy.
+func checkPolicyRecordFile(path string, info os.FileInfo) error {
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not root: it was not written by guard-runtime; remove it", path, st.Uid)
+	}
+	if info.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by group or others (mode %04o): it was not written by guard-runtime; remove it", path, info.Mode().Perm())
+	}
+	return nil
+}
+
+func decodePolicyRecord(path string, data []byte) (*policyRecord, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	rec := &policyRecord{}
+	if err := dec.Decode(rec); err != nil {
+		return nil, fmt.Errorf("%s is not a policy record: %w", path, err)
+	}
+	if rec.Policy == "" || !filepath.IsAbs(rec.Dir) {
+		return nil, fmt.Errorf("%s is not a policy record: it names no policy or no absolute policy directory", path)
+	}
+	return rec, nil
+}
+
+// forgetPolicy removes the record of the container a delete names. It is
+// on the path of every delete, so it costs one unlink and nothing else,
+// and it never fails the delete: a record left behind is replaced when the
+// id is created again.
+func (g *Gate) forgetPolicy() {
+	id := g.Inv.ContainerID()
+	if validContainerID(id) != nil {
+		return
+	}
+	_ = syscall.Unlink(policyRecordPath(g.Inv.RootDir(), id))
+}

@@ -1,0 +1,239 @@
+package enforce
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/guard-runtime/guard-runtime/spec"
+)
+
+// testBundle writes a bundle whose config.json is s.
+func testBundle(t *testing.T, s *specs.Spec) string {
+	t.Helper()
+	bundle := t.TempDir()
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, bundle, "config.json", data)
+	return bundle
+}
+
+func rootSpec() *specs.Spec {
+	s := compliantSpec()
+	s.Process.User.UID = 0
+	return s
+}
+
+func TestAdmittedCreateRemembersItsPolicy(t *testing.T) {
+	for _, cmd := range []string{"create", "run", "restore"} {
+		t.Run(cmd, func(t *testing.T) {
+			root := filepath.Join(t.TempDir(), "runc")
+			bundle := testBundle(t, compliantSpec())
+			g := testGate(t, "--guard-policy=restricted", "--root", root, cmd, "--bundle", bundle, "c1")
+			if err := g.enforce(); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(root, "c1@guard-runtime.policy")
+			info, err := os.Stat(path)
+			if err != nil {
+				t.Fatalf("no policy record: %v", err)
+			}
+			if info.Mode().Perm() != 0o600 {
+				t.Errorf("record mode %04o, want 0600", info.Mode().Perm())
+			}
+			dir, _ := filepath.Abs(shippedPolicies)
+			data, _ := os.ReadFile(path)
+			var rec policyRecord
+			if err := json.Unmarshal(data, &rec); err != nil || rec != (policyRecord{Policy: "restricted", Dir: dir}) {
+				t.Errorf("record %s (%v)", data, err)
+			}
+			assertNoGuardTempFiles(t, root)
+		})
+	}
+}
+
+// restore creates a container from a bundle: a denied one never gets to
+// runc (enforce fails, so Run does not hand off) and leaves no record.
+func TestDeniedRestoreIsRefusedAndNotRemembered(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "runc")
+	bundle := testBundle(t, rootSpec())
+	before, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	g := testGate(t, "--root", root, "restore", "--image-path", "/checkpoint", "-b", bundle, "--detach", "c1")
+	mustContain(t, g.enforce(), `policy "restricted" denied container c1: runs as root`)
+	if after, _ := os.ReadFile(filepath.Join(bundle, "config.json")); !bytes.Equal(before, after) {
+		t.Error("config.json of a denied restore changed")
+	}
+	if _, err := os.Stat(filepath.Join(root, "c1@guard-runtime.policy")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a denied restore left a policy record: %v", err)
+	}
+}
+
+func TestRestoreReadsTheBundleFlag(t *testing.T) {
+	bundle := testBundle(t, compliantSpec())
+	s := compliantSpec()
+	s.Root.Readonly = false
+	writable := testBundle(t, s)
+	g := testGate(t, "--root", t.TempDir(), "restore", "--bundle="+writable, "c1")
+	t.Chdir(bundle) // a restore without --bundle would read this one
+	if err := g.enforce(); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(writable, "config.json"))
+	var got specs.Spec
+	if err := json.Unmarshal(data, &got); err != nil || !got.Root.Readonly {
+		t.Fatalf("the --bundle config was not rewritten: %s", data)
+	}
+}
+
+func TestCreateOfAnExistingIdKeepsThatContainersRecord(t *testing.T) {
+	root := t.TempDir()
+	if err := testGate(t, "--guard-policy=restricted", "--root", root, "create", "--bundle", testBundle(t, compliantSpec()), "c1").enforce(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, "c1"), 0o711); err != nil { // runc's state of the running c1
+		t.Fatal(err)
+	}
+	// runc will refuse this create; it must not change c1's policy first.
+	if err := testGate(t, "--guard-policy=baseline", "--root", root, "create", "--bundle", testBundle(t, rootSpec()), "c1").enforce(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := testGate(t, "--root", root, "exec", "c1").containerPolicy("c1")
+	if err != nil || p.Name != "restricted" {
+		t.Fatalf("c1's policy is now %v (%v), want restricted", p, err)
+	}
+}
+
+func TestExecAndUpdateAreJudgedByTheCreatorsPolicy(t *testing.T) {
+	root := t.TempDir()
+	if err := testGate(t, "--guard-policy=restricted", "--root", root, "run", "--bundle", testBundle(t, compliantSpec()), "c1").enforce(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	process := writeFile(t, dir, "process.json", dockerCapture(t, "exec-user-0.json"))
+	exec := func(id string) error {
+		return testGate(t, "--guard-policy=baseline", "--root", root, "exec", "--process", process, id).enforce()
+	}
+	mustContain(t, exec("c1"), `policy "restricted" denied exec in container c1: runs as root`)
+	// Without a record the configured policy applies: baseline admits root.
+	if err := exec("c2"); err != nil {
+		t.Fatalf("exec in a container without a record: %v", err)
+	}
+	resources := writeFile(t, dir, "resources.json", []byte(`{"pids":{"limit":-1}}`))
+	err := testGate(t, "--guard-policy=baseline", "--root", root, "update", "--resources", resources, "c1").enforce()
+	mustContain(t, err, `policy "restricted" denied update of container c1`)
+}
+
+func TestPolicyRecordOnlyRootCanHaveWritten(t *testing.T) {
+	dir, _ := filepath.Abs(shippedPolicies)
+	good := `{"policy":"restricted","policyDir":"` + dir + `"}`
+	tests := []struct {
+		name   string
+		record string
+		setup  func(t *testing.T, path string)
+		want   string
+	}{
+		{name: "writable by others", record: good, setup: func(t *testing.T, path string) { os.Chmod(path, 0o666) }, want: "writable by group or others"},
+		{name: "owned by a user", record: good, setup: func(t *testing.T, path string) {
+			if err := os.Chown(path, 1000, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}, want: "owned by uid 1000"},
+		{name: "a symlink", record: good, setup: func(t *testing.T, path string) {
+			os.Rename(path, path+".real")
+			os.Symlink(path+".real", path)
+		}, want: "is a symlink"},
+		{name: "not JSON", record: "restricted", want: "is not a policy record"},
+		{name: "unknown key", record: `{"policy":"restricted","policyDir":"` + dir + `","mode":"audit"}`, want: "is not a policy record"},
+		{name: "relative directory", record: `{"policy":"restricted","policyDir":"policy.d"}`, want: "no absolute policy directory"},
+		{name: "policy gone", record: `{"policy":"retired","policyDir":"` + dir + `"}`, want: `created under policy "retired", which cannot be used now`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			path := writeFile(t, root, "c1@guard-runtime.policy", []byte(tt.record))
+			if tt.setup != nil {
+				tt.setup(t, path)
+			}
+			_, err := testGate(t, "--root", root, "exec", "c1").containerPolicy("c1")
+			mustContain(t, err, tt.want)
+		})
+	}
+}
+
+func TestContainerIDIsCheckedBeforeItNamesAFile(t *testing.T) {
+	for _, id := range []string{"", ".", "..", "../c1", "a/b", "c1\x00", "c 1", "c@1"} {
+		if validContainerID(id) == nil {
+			t.Errorf("id %q accepted", id)
+		}
+	}
+	for _, id := range []string{"c1", "-odd", "a.b_c+d,e-f", "...", "d918ce055f27093aaad30d6f5eb40999d0a21ba046a56728b8832ff5a8c04493"} {
+		if err := validContainerID(id); err != nil {
+			t.Errorf("id %q refused: %v", id, err)
+		}
+	}
+	s := compliantSpec()
+	s.Root.Readonly = false
+	bundle := testBundle(t, s)
+	before, _ := os.ReadFile(filepath.Join(bundle, "config.json"))
+	g := testGate(t, "--root", t.TempDir(), "create", "--bundle", bundle, "a@b")
+	mustContain(t, g.enforce(), `container id "a@b" is not valid`)
+	if after, _ := os.ReadFile(filepath.Join(bundle, "config.json")); !bytes.Equal(before, after) {
+		t.Error("the config of a container runc will refuse was rewritten")
+	}
+}
+
+func TestDeleteForgetsThePolicy(t *testing.T) {
+	root := t.TempDir()
+	path := writeFile(t, root, "c1@guard-runtime.policy", []byte("{}"))
+	outside := writeFile(t, root, "x@guard-runtime.policy", []byte("{}"))
+	testGate(t, "--root", root, "delete", "--force", "c1").forgetPolicy()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("record kept after delete: %v", err)
+	}
+	testGate(t, "--root", filepath.Join(root, "sub"), "delete", "../x").forgetPolicy()
+	testGate(t, "--root", root, "delete", "never-created").forgetPolicy()
+	testGate(t, "--root", root, "delete").forgetPolicy()
+	if _, err := os.Stat(outside); err != nil {
+		t.Errorf("a delete of an invalid id removed another record: %v", err)
+	}
+}
+
+// Every delete goes through forgetPolicy: it must stay one unlink.
+func BenchmarkForgetPolicyWithoutRecord(b *testing.B) {
+	root := b.TempDir()
+	g := &Gate{Inv: mustParse(b, "--root", root, "delete", "--force", "d918ce055f27093aaad30d6f5eb40999d0a21ba046a56728b8832ff5a8c04493")}
+	for b.Loop() {
+		g.forgetPolicy()
+	}
+}
+
+// Every exec and update reads the record of its container.
+func BenchmarkContainerPolicyFromRecord(b *testing.B) {
+	root := b.TempDir()
+	dir, _ := filepath.Abs(shippedPolicies)
+	id := "d918ce055f27093aaad30d6f5eb40999d0a21ba046a56728b8832ff5a8c04493"
+	os.WriteFile(filepath.Join(root, id+policyRecordSuffix), []byte(`{"policy":"restricted","policyDir":"`+dir+`"}`), 0o600)
+	g := &Gate{Inv: mustParse(b, "--root", root, "exec", "--process", "p.json", id)}
+	for b.Loop() {
+		if _, err := g.containerPolicy(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func mustParse(tb testing.TB, args ...string) *spec.Invocation {
+	tb.Helper()
+	inv, err := spec.Parse(args)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return inv
+}
