@@ -31,7 +31,7 @@ func (e *runcEnv) startContainer(t *testing.T, policy, name string) *runningCont
 	t.Helper()
 	c := &runningContainer{env: e, id: name, cgroup: fmt.Sprintf("/guard-e2e-%d-%s", os.Getpid(), name)}
 	c.bundle = e.bundle(t, []string{"sleep", "600"}, func(s *specs.Spec) {
-		s.Process.User = specs.User{UID: 1000, GID: 1000}
+		nonRootWithSeccomp(t)(s)
 		s.Linux.CgroupsPath = c.cgroup
 	})
 	t.Cleanup(func() { exec.Command(e.runc, "--root", e.root, "delete", "--force", c.id).Run() })
@@ -294,7 +294,7 @@ func TestRestoreIsJudgedLikeCreate(t *testing.T) {
 		t.Errorf("a denied restore left a policy record: %v", err)
 	}
 
-	user := e.bundle(t, []string{"sleep", "600"}, func(s *specs.Spec) { s.Process.User = specs.User{UID: 1000, GID: 1000} })
+	user := e.bundle(t, []string{"sleep", "600"}, nonRootWithSeccomp(t))
 	errOut, err = restore(user, "e2e-restore-user")
 	if err == nil || strings.Contains(errOut, "guard-runtime:") {
 		t.Fatalf("an admitted restore did not reach runc (which fails without a checkpoint): %v\n%s", err, errOut)
