@@ -9,4 +9,10 @@ type Controls struct {
 	ReadOnlyRoot    *ReadOnlyRoot    `yaml:"readOnlyRoot,omitempty"`
 	Resources       *Resources       `yaml:"resources,omitempty"`
 	NoNewPrivileges *NoNewPrivileges `yaml:"noNewPrivileges,omitempty"`
+
+	// Host namespaces, host paths and mounts.
+	HostNamespaces    *HostNamespaces    `yaml:"hostNamespaces,omitempty"`
+	HostPaths         *HostPaths         `yaml:"hostPaths,omitempty"`
+	MountDestinations *MountDestinations `yaml:"mountDestinations,omitempty"`
+	MountPropagation  *MountPropagation  `yaml:"mountPropagation,omitempty"`
 }
