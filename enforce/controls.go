@@ -3,14 +3,17 @@ package enforce
 // Controls holds one section per control. A section a policy leaves out
 // turns that control off. The section names are the keys of a policy
 // file's "controls:" mapping; each control's file documents its settings.
+// Controls run in this order, so their messages come in this order:
+// privileged first, since its one message explains the many that follow.
 type Controls struct {
+	Privileged *Privileged `yaml:"privileged,omitempty"`
+
 	RunAsNonRoot    *RunAsNonRoot    `yaml:"runAsNonRoot,omitempty"`
 	Capabilities    *Capabilities    `yaml:"capabilities,omitempty"`
 	ReadOnlyRoot    *ReadOnlyRoot    `yaml:"readOnlyRoot,omitempty"`
 	Resources       *Resources       `yaml:"resources,omitempty"`
 	NoNewPrivileges *NoNewPrivileges `yaml:"noNewPrivileges,omitempty"`
 
-	Privileged        *Privileged        `yaml:"privileged,omitempty"`
 	Devices           *Devices           `yaml:"devices,omitempty"`
 	Sysctls           *Sysctls           `yaml:"sysctls,omitempty"`
 	Seccomp           *Seccomp           `yaml:"seccomp,omitempty"`
@@ -22,4 +25,9 @@ type Controls struct {
 	Unified           *Unified           `yaml:"unified,omitempty"`
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`
 	OOM               *OOM               `yaml:"oom,omitempty"`
+
+	HostNamespaces    *HostNamespaces    `yaml:"hostNamespaces,omitempty"`
+	HostPaths         *HostPaths         `yaml:"hostPaths,omitempty"`
+	MountDestinations *MountDestinations `yaml:"mountDestinations,omitempty"`
+	MountPropagation  *MountPropagation  `yaml:"mountPropagation,omitempty"`
 }

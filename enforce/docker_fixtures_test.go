@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -107,10 +108,23 @@ func readDockerFixture(t *testing.T, name string) []byte {
 	return bytes.ReplaceAll(data, []byte(capturedDaemonHook), fmt.Appendf(nil, "/proc/%d/exe", os.Getpid()))
 }
 
+// capturedContainerID is the id Docker gave the captured container, as
+// its own files under /var/lib/docker/containers name it: the runtime
+// gets that id on its command line, and hostPaths admits only the
+// container's own files.
+func capturedContainerID(data []byte) string {
+	if m := dockerContainerFile.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return fixtureContainerID
+}
+
+var dockerContainerFile = regexp.MustCompile(`/var/lib/docker/containers/([0-9a-f]{64})/`)
+
 func judgeDockerFixture(t *testing.T, p *Policy, name string) *Decision {
 	t.Helper()
 	data := readDockerFixture(t, name)
-	ctx := Context{ContainerID: fixtureContainerID}
+	ctx := Context{ContainerID: capturedContainerID(data)}
 	var d *Decision
 	switch {
 	case strings.HasPrefix(name, "exec-"):

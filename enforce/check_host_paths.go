@@ -1,0 +1,681 @@
+package enforce
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// HostPaths keeps sensitive host paths out of containers.
+//
+// Fields: mounts[].source, with mounts[].options, .destination and .type
+// (config.json); the annotations io.kubernetes.cri.sandbox-id,
+// io.kubernetes.cri.sandbox-uid and io.kubernetes.cri.container-name.
+//
+// A mount is a bind mount when its options hold "bind" or "rbind", whatever
+// its type says: runc decides so (libcontainer/specconv). Its source is
+// taken as runc and the kernel take it: a relative source is joined to the
+// bundle directory (runc's filepath.Join, which also cleans it), and
+// symlinks are followed as the kernel follows them; for a path that does
+// not exist yet the longest existing prefix is resolved. A non-bind mount whose source is an absolute
+// path (a block device such as /dev/sda1) exposes that host path too and is
+// judged the same way; "proc", "tmpfs" and the like are not paths.
+//
+// Allowed:
+//   - binds that an engine makes for every container, listed in
+//     engineManaged, and binds the admin allows, listed in allowed (both
+//     override the sensitive list);
+//   - otherwise, a source that is not sensitive: neither a sensitive path,
+//     nor inside one, nor an ancestor of one (/var holds /var/lib/docker),
+//     compared on path boundaries (/etcetera is not /etc), both as written
+//     (cleaned) and as resolved. "/" itself counts only as "/": every path
+//     lies inside it.
+//   - with others: deny (restricted), nothing else: every other host path
+//     bind is denied, sensitive or not.
+//
+// Rule patterns (engineManaged, allowed) name sources:
+//   - an absolute path, or one that starts with a root placeholder such as
+//     {dockerRoot}, replaced by its value from roots when the policy is
+//     loaded (sensitive paths may start with one too), so a node with
+//     other data directories sets just those roots in a policy that
+//     extends this one;
+//   - placeholders filled in per container: {id} the container id given to
+//     the runtime; {sandboxID}, {podUID} and {name} from the annotations
+//     io.kubernetes.cri.sandbox-id, .sandbox-uid and .container-name, which
+//     only the CRI plugin writes on a Kubernetes node (where users can set
+//     annotations themselves, as with docker run --annotation on Docker 24
+//     and later, they could name another pod's files: leave the Kubernetes
+//     rules out there). A placeholder without a value (no annotation), or
+//     whose value is not a single path component, matches nothing;
+//   - "*" matches any run of characters within one path component;
+//   - a final "/**" matches anything strictly below the path before it.
+//
+// An unknown placeholder, a "**" elsewhere or a path that is not clean is an
+// error when the policy is loaded. A pattern matches the source with symlinks
+// followed, so a link planted in a volume cannot reach past it; a pattern
+// without "*" also matches a source written exactly as the pattern (not
+// cleaned), since it names one file the engine controls (Debian's /usr/bin/docker-init is a
+// link to tini-static). A rule's destination, when given, must equal the
+// mount's cleaned destination, and readOnly: true requires a read-only mount
+// (ro or rro last among the options, as runc applies them).
+//
+// Policy settings:
+//
+//	hostPaths:
+//	  roots: {dockerRoot: /var/lib/docker, ...}
+//	  sensitive:
+//	    - {path: /var/run/docker.sock, what: Docker API socket}
+//	  engineManaged:
+//	    - {source: "{dockerRoot}/containers/{id}/hosts"}
+//	    - {source: /usr/bin/docker-init, destination: /sbin/docker-init, readOnly: true}
+//	  allowed: []        # the admin's own rules, same form
+//	  others: allow      # allow or deny: host-path mounts no rule names
+type HostPaths struct {
+	Roots         map[string]string `yaml:"roots"`
+	Sensitive     []SensitivePath   `yaml:"sensitive"`
+	EngineManaged []MountRule       `yaml:"engineManaged"`
+	Allowed       []MountRule       `yaml:"allowed"`
+	Others        string            `yaml:"others"`
+
+	compiled *hostPathRules
+}
+
+// SensitivePath is a host path no container may bind, and what it is, for
+// messages.
+type SensitivePath struct {
+	Path string `yaml:"path"`
+	What string `yaml:"what"`
+}
+
+// MountRule admits host-path mounts whose source matches Source.
+type MountRule struct {
+	Source      string `yaml:"source"`
+	Destination string `yaml:"destination,omitempty"`
+	ReadOnly    bool   `yaml:"readOnly,omitempty"`
+}
+
+// Values of HostPaths.Others.
+const (
+	othersAllow = "allow"
+	othersDeny  = "deny"
+)
+
+// Annotations the CRI plugin of containerd writes into every config.json.
+const (
+	annotationContainerType = "io.kubernetes.cri.container-type"
+	annotationSandboxID     = "io.kubernetes.cri.sandbox-id"
+	annotationSandboxUID    = "io.kubernetes.cri.sandbox-uid"
+	annotationContainerName = "io.kubernetes.cri.container-name"
+)
+
+// containerPlaceholders are the placeholders filled in per container.
+var containerPlaceholders = []string{"id", "sandboxID", "podUID", "name"}
+
+type hostPathRules struct {
+	sensitive     []SensitivePath
+	engineManaged []compiledRule
+	allowed       []compiledRule
+}
+
+type compiledRule struct {
+	MountRule
+	pattern *pathPattern
+}
+
+// Validate implements Control.
+func (c *HostPaths) Validate() error {
+	rules, err := c.compile()
+	if err != nil {
+		return err
+	}
+	c.compiled = rules
+	return nil
+}
+
+// isRootName accepts letters and digits, starting with a letter.
+func isRootName(name string) bool {
+	for i, c := range name {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || c < '0' || c > '9') {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func (c *HostPaths) compile() (*hostPathRules, error) {
+	if c.Others != "" && c.Others != othersAllow && c.Others != othersDeny {
+		return nil, fmt.Errorf("others %q is not valid: use allow or deny", c.Others)
+	}
+	for name, value := range c.Roots {
+		if !isRootName(name) || slices.Contains(containerPlaceholders, name) {
+			return nil, fmt.Errorf("root name %q is not valid: use letters and digits, and none of %s", name, strings.Join(containerPlaceholders, ", "))
+		}
+		if !isCleanAbs(value) {
+			return nil, fmt.Errorf("root %s: %q must be a clean absolute path", name, value)
+		}
+	}
+	rules := &hostPathRules{}
+	for _, s := range c.Sensitive {
+		p, err := c.expandRoot(s.Path)
+		if err != nil || !isCleanAbs(p) {
+			return nil, fmt.Errorf("sensitive path %q must be a clean absolute path, or a root placeholder and one: %v", s.Path, err)
+		}
+		if s.What == "" {
+			return nil, fmt.Errorf("sensitive path %q: say what it is in what:, for the messages", s.Path)
+		}
+		rules.sensitive = append(rules.sensitive, SensitivePath{Path: p, What: s.What})
+	}
+	var err error
+	if rules.engineManaged, err = c.compileRules("engineManaged", c.EngineManaged); err != nil {
+		return nil, err
+	}
+	if rules.allowed, err = c.compileRules("allowed", c.Allowed); err != nil {
+		return nil, err
+	}
+	return rules, nil
+}
+
+func (c *HostPaths) compileRules(list string, rules []MountRule) ([]compiledRule, error) {
+	out := make([]compiledRule, 0, len(rules))
+	for _, rule := range rules {
+		expanded, err := c.expandRoot(rule.Source)
+		if err != nil {
+			return nil, fmt.Errorf("%s source %q: %w", list, rule.Source, err)
+		}
+		p, err := compilePathPattern(expanded)
+		if err != nil {
+			return nil, fmt.Errorf("%s source %q: %w", list, rule.Source, err)
+		}
+		if rule.Destination != "" && !isCleanAbs(rule.Destination) {
+			return nil, fmt.Errorf("%s destination %q must be a clean absolute path", list, rule.Destination)
+		}
+		out = append(out, compiledRule{MountRule: rule, pattern: p})
+	}
+	return out, nil
+}
+
+// expandRoot replaces a leading root placeholder by its value.
+func (c *HostPaths) expandRoot(p string) (string, error) {
+	if !strings.HasPrefix(p, "{") {
+		return p, nil
+	}
+	name, rest, ok := strings.Cut(p[1:], "}")
+	if !ok {
+		return "", errors.New("unclosed {")
+	}
+	if slices.Contains(containerPlaceholders, name) {
+		return "", fmt.Errorf("{%s} cannot start a path: start with / or a root", name)
+	}
+	root, ok := c.Roots[name]
+	if !ok {
+		return "", fmt.Errorf("unknown root {%s}: define it under roots (known: %s)", name, strings.Join(sortedKeys(c.Roots), ", "))
+	}
+	if rest != "" && !strings.HasPrefix(rest, "/") {
+		return "", fmt.Errorf("{%s} must be followed by / or end the path", name)
+	}
+	if root == "/" {
+		return "/" + strings.TrimPrefix(rest, "/"), nil
+	}
+	return root + rest, nil
+}
+
+func (c *HostPaths) rules() (*hostPathRules, error) {
+	if c.compiled != nil {
+		return c.compiled, nil
+	}
+	return c.compile()
+}
+
+// Check implements Control.
+func (c *HostPaths) Check(in *Input, r *Report) {
+	if in.Spec == nil {
+		return
+	}
+	rules, err := c.rules()
+	if err != nil {
+		r.Deny("/mounts", "policy %s has unusable hostPaths settings, so no mount can be judged: %v", r.Policy(), err)
+		return
+	}
+	values := placeholderValues(in)
+	for i, m := range in.Spec.Mounts {
+		c.checkMount(in, r, rules, values, i, m)
+	}
+}
+
+func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, m specs.Mount) {
+	bind := isBindMount(m.Options)
+	if !bind && !filepath.IsAbs(m.Source) {
+		return // proc, tmpfs, sysfs…: the source is only a name
+	}
+	what := "bind mount"
+	if !bind {
+		what = m.Type + " mount"
+	}
+	src, err := resolveMountSource(in.Bundle, m.Source, bind)
+	if err != nil {
+		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: %v", what, m.Source, m.Destination, r.Policy(), err)
+		return
+	}
+	dest := cleanDestination(m.Destination)
+	if subject, why := c.refusal(in, rules, values, src, dest, isReadOnlyMount(m.Options)); why != "" {
+		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: %s", what, subject, dest, r.Policy(), why)
+	}
+}
+
+// mountField is the JSON pointer of a field of mounts[i].
+func mountField(i int, name string) string {
+	return "/mounts/" + strconv.Itoa(i) + "/" + name
+}
+
+// refusal says why a host-path mount is refused, with the source described
+// for the message; why is "" when the mount is admitted.
+func (c *HostPaths) refusal(in *Input, rules *hostPathRules, values map[string]string, src mountSource, dest string, readOnly bool) (subject, why string) {
+	if matchingRule(rules.engineManaged, src, dest, readOnly, values) != nil || matchingRule(rules.allowed, src, dest, readOnly, values) != nil {
+		return "", ""
+	}
+	if rule := matchingRule(rules.engineManaged, src, dest, readOnly, nil); rule != nil {
+		return src.describe(), fmt.Sprintf("it is an engine's file of another container or pod (it matches %q only with another container id, sandbox id, pod uid or name than this container's %q and its io.kubernetes.cri annotations); a container may bind only its own (to judge a saved config, give policy check its container id with --id)", rule.Source, in.ContainerID)
+	}
+	if detail, ok := sensitiveHit(rules.sensitive, src); ok {
+		return fmt.Sprintf("%s (%s)", src.written, detail), removeMountHint(in)
+	}
+	if c.Others == othersDeny {
+		return src.describe(), "only the engine's own mounts and the hostPaths.allowed list may use host paths; use a named volume instead, or ask the admin to allow it"
+	}
+	return "", ""
+}
+
+func removeMountHint(in *Input) string {
+	if in.Annotations()[annotationContainerType] != "" {
+		return "remove the hostPath volume from the pod"
+	}
+	return "remove the -v or --mount option"
+}
+
+// placeholderValues fills the per-container placeholders of rule patterns.
+func placeholderValues(in *Input) map[string]string {
+	ann := in.Annotations()
+	return map[string]string{
+		"id":        in.ContainerID,
+		"sandboxID": ann[annotationSandboxID],
+		"podUID":    ann[annotationSandboxUID],
+		"name":      ann[annotationContainerName],
+	}
+}
+
+// isBindMount applies runc's rule: a bind mount is one whose options hold
+// bind or rbind, whatever its type.
+func isBindMount(options []string) bool {
+	return slices.Contains(options, "bind") || slices.Contains(options, "rbind")
+}
+
+// isReadOnlyMount applies the options as runc does, in order, the last of
+// ro/rw (MS_RDONLY) and of rro/rrw (the recursive attribute) winning.
+func isReadOnlyMount(options []string) bool {
+	ro, rro := false, false
+	for _, o := range options {
+		switch o {
+		case "ro":
+			ro = true
+		case "rw":
+			ro = false
+		case "rro":
+			rro = true
+		case "rrw":
+			rro = false
+		}
+	}
+	return ro || rro
+}
+
+// cleanDestination is the mount point as runc places it: a relative
+// destination lands relative to the root filesystem.
+func cleanDestination(dest string) string {
+	if isCleanAbs(dest) {
+		return dest
+	}
+	return path.Clean("/" + dest)
+}
+
+func isCleanAbs(p string) bool {
+	return path.IsAbs(p) && path.Clean(p) == p
+}
+
+// mountSource is a host path a mount uses, three ways.
+type mountSource struct {
+	// literal is the path handed to the kernel: the source as written, or
+	// a relative source joined to the bundle (which cleans it, as in runc).
+	literal string
+	// written is literal cleaned.
+	written string
+	// resolved is where the kernel will find it, symlinks followed.
+	resolved string
+}
+
+func (s mountSource) describe() string {
+	if s.resolved != s.written {
+		return fmt.Sprintf("%s (resolves to %s)", s.written, s.resolved)
+	}
+	return s.written
+}
+
+// resolveMountSource places a mount source on the host as runc does.
+func resolveMountSource(bundle, source string, bind bool) (mountSource, error) {
+	if strings.IndexByte(source, 0) >= 0 {
+		return mountSource{}, errors.New("the source holds a NUL byte")
+	}
+	literal := source
+	if !filepath.IsAbs(source) {
+		if !bind {
+			return mountSource{}, fmt.Errorf("source %q is not a path", source)
+		}
+		if bundle == "" {
+			return mountSource{}, fmt.Errorf("the relative source %q lies in the bundle directory, which is not known here: judge the bundle (--bundle), not the file", source)
+		}
+		literal = filepath.Join(bundle, source)
+	}
+	resolved, err := resolveExisting(literal)
+	if err != nil {
+		return mountSource{}, err
+	}
+	return mountSource{literal: literal, written: filepath.Clean(literal), resolved: resolved}, nil
+}
+
+// maxSymlinks is the kernel's limit on symlinks followed in one lookup.
+const maxSymlinks = 40
+
+// resolveExisting follows the symlinks of the absolute path p as the
+// kernel does, a component at a time, ".." applying to where the walk has
+// got to. Once a component does not exist, the rest is appended as written
+// (cleaned): runc would fail on it today, and whatever is created there
+// later lies at that path. A dangling symlink resolves to its target.
+func resolveExisting(p string) (string, error) {
+	resolved, rest, links := "/", p, 0
+	for rest != "" {
+		var comp string
+		comp, rest = nextComponent(rest)
+		switch comp {
+		case "", ".":
+			continue
+		case "..":
+			resolved = filepath.Dir(resolved)
+			continue
+		}
+		next := resolved + "/" + comp
+		if resolved == "/" {
+			next = "/" + comp
+		}
+		info, err := os.Lstat(next)
+		if errors.Is(err, fs.ErrNotExist) {
+			return filepath.Join(next, rest), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("resolve %s: %w", p, err)
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if links++; links > maxSymlinks {
+			return "", fmt.Errorf("resolve %s: more than %d symlinks", p, maxSymlinks)
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return "", fmt.Errorf("resolve %s: %w", p, err)
+		}
+		if filepath.IsAbs(target) {
+			resolved = "/"
+		}
+		rest = target + "/" + rest
+	}
+	return resolved, nil
+}
+
+// nextComponent splits the first component off a path.
+func nextComponent(p string) (comp, rest string) {
+	p = strings.TrimLeft(p, "/")
+	comp, rest, _ = strings.Cut(p, "/")
+	return comp, rest
+}
+
+// matchingRule returns the first rule that admits the mount, or nil. With
+// nil values, a placeholder matches any single path component.
+func matchingRule(rules []compiledRule, src mountSource, dest string, readOnly bool, values map[string]string) *compiledRule {
+	resolved, literal := splitPath(src.resolved), splitPath(src.literal)
+	for i := range rules {
+		rule := &rules[i]
+		if rule.Destination != "" && rule.Destination != dest {
+			continue
+		}
+		if rule.ReadOnly && !readOnly {
+			continue
+		}
+		if rule.pattern.match(resolved, values) {
+			return rule
+		}
+		if !rule.pattern.wildcard && literal != nil && rule.pattern.match(literal, values) {
+			return rule
+		}
+	}
+	return nil
+}
+
+// splitPath returns the components of an absolute path, nil for another.
+func splitPath(p string) []string {
+	if !path.IsAbs(p) {
+		return nil
+	}
+	if p == "/" {
+		return []string{}
+	}
+	return strings.Split(p[1:], "/")
+}
+
+// sensitiveHit says how the source, as resolved or as written, equals, lies
+// in or holds a sensitive path, the closest match first.
+func sensitiveHit(sensitive []SensitivePath, src mountSource) (string, bool) {
+	for _, p := range []string{src.resolved, src.written} {
+		detail, ok := closestSensitive(sensitive, p)
+		if !ok {
+			continue
+		}
+		if p != src.written {
+			detail = "resolves to " + p + ", " + detail
+		}
+		return detail, true
+	}
+	return "", false
+}
+
+func closestSensitive(sensitive []SensitivePath, p string) (string, bool) {
+	var inside, holds *SensitivePath
+	for i := range sensitive {
+		s := &sensitive[i]
+		switch {
+		case p == s.Path:
+			return s.What, true
+		case s.Path != "/" && pathWithin(p, s.Path):
+			if inside == nil || len(s.Path) > len(inside.Path) {
+				inside = s
+			}
+		case pathWithin(s.Path, p):
+			if holds == nil {
+				holds = s
+			}
+		}
+	}
+	if inside != nil {
+		return fmt.Sprintf("inside %s, %s", inside.Path, inside.What), true
+	}
+	if holds != nil {
+		return fmt.Sprintf("holds %s, %s", holds.Path, holds.What), true
+	}
+	return "", false
+}
+
+// pathWithin reports whether p lies strictly below dir, on path boundaries.
+func pathWithin(p, dir string) bool {
+	if dir == "/" {
+		return p != "/" && strings.HasPrefix(p, "/")
+	}
+	return len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir)
+}
+
+// pathPattern is a compiled rule source: one list of tokens per path
+// component, and whether it ends in /**.
+type pathPattern struct {
+	components [][]patternToken
+	subtree    bool
+	wildcard   bool
+}
+
+type patternToken struct {
+	kind tokenKind
+	text string // the literal, or the placeholder's name
+}
+
+type tokenKind int
+
+const (
+	tokenLiteral tokenKind = iota
+	tokenStar
+	tokenPlaceholder
+)
+
+func compilePathPattern(p string) (*pathPattern, error) {
+	pat := &pathPattern{}
+	if rest, ok := strings.CutSuffix(p, "/**"); ok {
+		pat.subtree, pat.wildcard = true, true
+		p = rest
+		if p == "" {
+			p = "/"
+		}
+	}
+	if strings.Contains(p, "**") {
+		return nil, errors.New(`"**" may only end a pattern, as "/**"`)
+	}
+	if !isCleanAbs(p) {
+		return nil, errors.New("must be a clean absolute path (no //, . or .. components, no trailing /)")
+	}
+	if p == "/" {
+		return pat, nil
+	}
+	for _, comp := range strings.Split(p[1:], "/") {
+		tokens, err := parseComponent(comp)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tokens {
+			if t.kind == tokenStar {
+				pat.wildcard = true
+			}
+		}
+		pat.components = append(pat.components, tokens)
+	}
+	return pat, nil
+}
+
+func parseComponent(comp string) ([]patternToken, error) {
+	var tokens []patternToken
+	for comp != "" {
+		switch {
+		case comp[0] == '*':
+			tokens = append(tokens, patternToken{kind: tokenStar})
+			comp = comp[1:]
+		case comp[0] == '{':
+			name, rest, ok := strings.Cut(comp[1:], "}")
+			if !ok {
+				return nil, fmt.Errorf("unclosed {%s", name)
+			}
+			if !slices.Contains(containerPlaceholders, name) {
+				return nil, fmt.Errorf("unknown placeholder {%s}: use {%s}, or a root at the start of the path", name, strings.Join(containerPlaceholders, "}, {"))
+			}
+			tokens = append(tokens, patternToken{kind: tokenPlaceholder, text: name})
+			comp = rest
+		case comp[0] == '}':
+			return nil, errors.New("} without {")
+		default:
+			end := strings.IndexAny(comp, "*{}")
+			if end < 0 {
+				end = len(comp)
+			}
+			tokens = append(tokens, patternToken{kind: tokenLiteral, text: comp[:end]})
+			comp = comp[end:]
+		}
+	}
+	return tokens, nil
+}
+
+// match reports whether the path with the given components matches, with
+// the placeholders' values.
+func (pat *pathPattern) match(comps []string, values map[string]string) bool {
+	if pat.subtree {
+		if len(comps) <= len(pat.components) {
+			return false
+		}
+	} else if len(comps) != len(pat.components) {
+		return false
+	}
+	for i, tokens := range pat.components {
+		if !matchComponent(tokens, comps[i], values) {
+			return false
+		}
+	}
+	return true
+}
+
+func matchComponent(tokens []patternToken, s string, values map[string]string) bool {
+	if len(tokens) == 0 {
+		return s == ""
+	}
+	t := tokens[0]
+	switch t.kind {
+	case tokenStar:
+		for i := 0; i <= len(s); i++ {
+			if matchComponent(tokens[1:], s[i:], values) {
+				return true
+			}
+		}
+		return false
+	case tokenPlaceholder:
+		if values == nil {
+			for i := 1; i <= len(s); i++ {
+				if isPathComponent(s[:i]) && matchComponent(tokens[1:], s[i:], values) {
+					return true
+				}
+			}
+			return false
+		}
+		v := values[t.text]
+		if !isPathComponent(v) {
+			return false
+		}
+		return strings.HasPrefix(s, v) && matchComponent(tokens[1:], s[len(v):], values)
+	default:
+		return strings.HasPrefix(s, t.text) && matchComponent(tokens[1:], s[len(t.text):], values)
+	}
+}
+
+// isPathComponent reports whether v can stand for one path component: an
+// annotation such as "../../etc" must not widen a rule.
+func isPathComponent(v string) bool {
+	return v != "" && v != "." && v != ".." && !strings.ContainsAny(v, "/\x00")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

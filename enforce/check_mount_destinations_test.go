@@ -1,0 +1,110 @@
+package enforce
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// changeMountAt changes the compliant spec's mount at dest.
+func changeMountAt(dest string, change func(*specs.Mount)) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == dest {
+				change(&s.Mounts[i])
+				return
+			}
+		}
+		panic("compliant spec has no mount at " + dest)
+	}
+}
+
+func mountIndex(dest string) int {
+	for i, m := range compliantSpec().Mounts {
+		if m.Destination == dest {
+			return i
+		}
+	}
+	panic("compliant spec has no mount at " + dest)
+}
+
+func TestMountDestinationsFixtures(t *testing.T) {
+	newDest := fmt.Sprintf("/mounts/%d/destination", len(compliantSpec().Mounts))
+	tmpfs := func(dest string) specs.Mount {
+		return specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec"}}
+	}
+	fixtures := []fixture{
+		{name: "compliant: proc, sysfs and cgroup where they belong", verdict: Allow},
+		{name: "tmpfs over /proc/sys", change: addMount(tmpfs("/proc/sys")), verdict: DenyVerdict, field: newDest},
+		{name: "tmpfs over /sys/kernel", change: addMount(tmpfs("/sys/kernel")), verdict: DenyVerdict, field: newDest},
+		{name: "a second proc under /proc", change: addMount(specs.Mount{Destination: "/proc/1", Type: "proc", Source: "proc"}), verdict: DenyVerdict, field: newDest},
+		{name: "a volume bound onto /proc/sys/kernel", change: addMount(dockerBind("/srv/data", "/proc/sys/kernel")), verdict: DenyVerdict, field: newDest},
+		{name: "an lxcfs-style file bind onto /proc/meminfo", change: addMount(dockerBind("/srv/lxcfs/meminfo", "/proc/meminfo")), verdict: DenyVerdict, field: newDest},
+		{name: "a destination that reaches /sys by ..", change: addMount(tmpfs("/tmp/../sys/fs")), verdict: DenyVerdict, field: newDest},
+		{name: "a relative destination under sys", change: addMount(tmpfs("sys/kernel/security")), verdict: DenyVerdict, field: newDest},
+		{name: "a destination that leaves /proc by ..", change: addMount(tmpfs("/proc/../scratch")), verdict: Allow},
+		{name: "/procfs is not /proc", change: addMount(tmpfs("/procfs")), verdict: Allow},
+		{name: "/system is not /sys", change: addMount(tmpfs("/system")), verdict: Allow},
+		{name: "proc at /proc as a bind", change: changeMountAt("/proc", func(m *specs.Mount) { m.Options = append(m.Options, "rbind") }),
+			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/proc"))},
+		{name: "tmpfs at /proc", change: changeMountAt("/proc", func(m *specs.Mount) { m.Type, m.Source = "tmpfs", "tmpfs" }),
+			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/proc"))},
+		{name: "sysfs at /sys with another source", change: changeMountAt("/sys", func(m *specs.Mount) { m.Source = "/sys" }),
+			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/sys"))},
+		{name: "cgroup2 at /sys/fs/cgroup", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Type, m.Source = "cgroup2", "cgroup2" }),
+			verdict: Allow},
+		{name: "cgroup at /sys/fs/cgroup/x", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Destination = "/sys/fs/cgroup/x" }),
+			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/sys/fs/cgroup"))},
+		{name: "proc at /proc/ (cleaned)", change: changeMountAt("/proc", func(m *specs.Mount) { m.Destination = "/proc/" }), verdict: Allow},
+		{name: "host /proc bound elsewhere", change: addMount(dockerBind("/proc", "/host/proc")), verdict: DenyVerdict, field: newMountField},
+		{name: "host /sys/kernel bound elsewhere", change: addMount(dockerBind("/sys/kernel", "/k")), verdict: DenyVerdict, field: newMountField},
+		{name: "host /proc by //", change: addMount(dockerBind("//proc//1", "/p")), verdict: DenyVerdict, field: newMountField},
+	}
+	for _, policy := range []string{"baseline", "restricted"} {
+		t.Run(policy, func(t *testing.T) { runFixtures(t, policy, compliantSpec, fixtures) })
+	}
+}
+
+func TestHostProcBindIsDeniedByMountDestinationsItself(t *testing.T) {
+	// A policy that changes hostPaths still keeps the host's /proc out.
+	dir := policyDir(t, map[string]string{"loose": "extends: baseline\ncontrols:\n  hostPaths: null\n"})
+	p := loadFrom(t, dir, "loose")
+	if p.Controls.HostPaths != nil {
+		t.Fatal("hostPaths: null did not turn the control off")
+	}
+	d := judgeSpec(t, p, func() *specs.Spec { s := compliantSpec(); addMount(dockerBind("/proc", "/host/proc"))(s); return s }())
+	v := violationAt(d, newMountField)
+	if d.Verdict != DenyVerdict || v.Control != "mountDestinations" {
+		t.Fatalf("a bind of the host's /proc was admitted without hostPaths: %+v", d.Violations)
+	}
+	for _, want := range []string{"host's /proc", "policy loose", "among hostPaths' sensitive paths too", "remove the -v"} {
+		if !strings.Contains(v.Message, want) {
+			t.Errorf("message lacks %q: %s", want, v.Message)
+		}
+	}
+}
+
+func TestDockerDefaultMountsPassMountDestinations(t *testing.T) {
+	for _, name := range []string{"default.json", "privileged.json", "user-1000-read-only.json", "tmpfs-tmp.json"} {
+		data, id := dockerFixture(t, name)
+		d := judgeDocument(t, loadShipped(t, "baseline"), data, Context{Operation: OpCreate, ContainerID: id})
+		if slices.ContainsFunc(d.Violations, func(v Violation) bool { return v.Control == "mountDestinations" }) {
+			t.Errorf("%s: %+v", name, d.Violations)
+		}
+	}
+}
+
+func TestMountDestinationsValidation(t *testing.T) {
+	for _, c := range []*MountDestinations{
+		{Protected: []string{"/"}},
+		{Protected: []string{"/proc/"}},
+		{Standard: []StandardMount{{Destination: "/proc", Type: "proc"}}},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v was accepted", c)
+		}
+	}
+}
