@@ -666,6 +666,77 @@ func (c *CRI) pruneCgroupParents() {
 	c.cgroupParents = nil
 }
 
+// CRIFixtureShape is one pod of the CRI fixtures: its crictl inputs and the
+// names of the documents captured from it.
+type CRIFixtureShape struct {
+	Pod, Container string // inputs in tests/testdata/cri
+	Sandbox        string // fixture name of the sandbox's config.json, "" to skip
+	App            string // fixture name of the app container's config.json
+	Exec           string // fixture name of an `id` exec's process file, "" for none
+}
+
+// CRIFixtureShapes are the pods whose documents enforce/testdata/cri holds.
+var CRIFixtureShapes = []CRIFixtureShape{
+	{"pod-plain.json", "ctr-plain.json", "plain-sandbox", "plain-container", "plain-exec"},
+	{"pod-restricted.json", "ctr-restricted.json", "", "restricted-container", "restricted-exec"},
+	{"pod-privileged.json", "ctr-privileged.json", "privileged-sandbox", "privileged-container", ""},
+	{"pod-hostpath-etc.json", "ctr-hostpath-etc.json", "", "hostpath-etc-container", ""},
+	{"pod-hostnet.json", "ctr-hostnet.json", "hostnet-sandbox", "hostnet-container", ""},
+	{"pod-seccomp-runtimedefault.json", "ctr-seccomp-runtimedefault.json", "seccomp-runtimedefault-sandbox", "seccomp-runtimedefault-container", ""},
+	{"pod-kubelet.json", "ctr-kubelet.json", "kubelet-sandbox", "kubelet-container", "kubelet-exec"},
+}
+
+// CaptureFixture runs one shape under handler and returns its documents by
+// fixture name. The runtime sees a container's config.json when the
+// container starts; whether the runtime then runs it does not matter here.
+func (c *CRI) CaptureFixture(handler string, shape CRIFixtureShape) (map[string][]byte, error) {
+	w, ok := c.Handlers[handler]
+	if !ok {
+		return nil, fmt.Errorf("no runtime handler %q", handler)
+	}
+	podJSON, err := CRIInput(shape.Pod)
+	if err != nil {
+		return nil, err
+	}
+	ctrJSON, err := CRIInput(shape.Container)
+	if err != nil {
+		return nil, err
+	}
+	podID, err := c.RunPod(handler, podJSON)
+	if err != nil {
+		return nil, err
+	}
+	defer c.RemovePod(podID)
+	ctrID, err := c.CreateContainer(podID, ctrJSON, podJSON)
+	if err != nil {
+		return nil, err
+	}
+	startErr := c.StartContainer(ctrID)
+	docs := map[string][]byte{}
+	if shape.Exec != "" {
+		if startErr != nil {
+			return nil, fmt.Errorf("start %s for an exec: %w", shape.Container, startErr)
+		}
+		if _, err := c.Exec(ctrID, "id"); err != nil {
+			return nil, fmt.Errorf("exec in %s: %w", shape.Container, err)
+		}
+		execs, err := w.CapturedExecs(ctrID)
+		if err != nil || len(execs) == 0 {
+			return nil, fmt.Errorf("exec process file of %s not captured: %v", ctrID, err)
+		}
+		docs[shape.Exec] = execs[0]
+	}
+	for name, id := range map[string]string{shape.Sandbox: podID, shape.App: ctrID} {
+		if name == "" {
+			continue
+		}
+		if docs[name], err = w.Captured(id); err != nil {
+			return nil, fmt.Errorf("config.json of %s not captured (start: %v): %w", name, startErr, err)
+		}
+	}
+	return docs, nil
+}
+
 // CRIInput reads a crictl JSON input from tests/testdata/cri.
 func CRIInput(name string) ([]byte, error) {
 	root, err := ctrdModuleRoot()
