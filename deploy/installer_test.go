@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/guard-runtime/guard-runtime/enforce"
 )
@@ -30,16 +32,22 @@ func need(t *testing.T, tool, pkg string) string {
 
 // nodeConfig is a containerd 1.6 config.toml as a kubeadm node has it, with
 // CRI settings of its own that the handlers must not disturb.
+// Its paths lie under the test's node tree so that containerd can start on it.
 const nodeConfig = `version = 2
 root = "%[1]s/var/lib/containerd"
 state = "%[1]s/run/containerd"
 
+[grpc]
+  address = "%[1]s/run/containerd/containerd.sock"
+
 [plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "%[1]s/opt/containerd"
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "registry.k8s.io/pause:3.9"
     [plugins."io.containerd.grpc.v1.cri".cni]
-      bin_dir = "/usr/lib/cni"
-      conf_dir = "/etc/cni/net.d"
+      bin_dir = "%[1]s/usr/lib/cni"
+      conf_dir = "%[1]s/etc/cni/net.d"
     [plugins."io.containerd.grpc.v1.cri".containerd]
       default_runtime_name = "runc"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
@@ -79,12 +87,12 @@ func criTable(dumped, table string) string {
 
 const cri = `plugins."io.containerd.grpc.v1.cri"`
 
-func checkNodeSettingsKept(t *testing.T, dumped string) {
+func checkNodeSettingsKept(t *testing.T, dumped, root string) {
 	t.Helper()
 	for table, line := range map[string]string{
 		cri:               `sandbox_image = "registry.k8s.io/pause:3.9"`,
 		cri + ".registry": `config_path = "/etc/containerd/certs.d"`,
-		cri + ".cni":      `bin_dir = "/usr/lib/cni"`,
+		cri + ".cni":      `bin_dir = "` + root + `/usr/lib/cni"`,
 		cri + ".containerd.runtimes.runc.options": `SystemdCgroup = true`,
 	} {
 		if !strings.Contains(criTable(dumped, table), line) {
@@ -122,7 +130,7 @@ func TestContainerdSnippetAddsHandlersToANodeConfig(t *testing.T) {
 	}
 	dumped := dump(t, config)
 	checkHandlers(t, dumped, "/usr/local/lib/guard-runtime", true)
-	checkNodeSettingsKept(t, dumped)
+	checkNodeSettingsKept(t, dumped, dir)
 }
 
 // node is a fake node tree for install.sh: every path it writes lies under
@@ -241,7 +249,7 @@ func TestInstallerRegistersHandlersAndKeepsTheNodesSettings(t *testing.T) {
 			}
 			dumped := dump(t, filepath.Join(n.root, "etc/containerd/config.toml"))
 			checkHandlers(t, dumped, n.root+"/usr/local/lib/guard-runtime", true)
-			checkNodeSettingsKept(t, dumped)
+			checkNodeSettingsKept(t, dumped, n.root)
 
 			if got, want := n.read(t, "usr/local/bin/guard-runtime"), n.read(t, "src/bin/guard-runtime"); got != want {
 				t.Error("the binary was not installed")
@@ -263,6 +271,50 @@ func TestInstallerRegistersHandlersAndKeepsTheNodesSettings(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestInstalledConfigurationStartsContainerd starts containerd on what the
+// installer wrote: its copy of the CRI section must load, not only parse.
+func TestInstalledConfigurationStartsContainerd(t *testing.T) {
+	n := newNode(t)
+	if out, err := n.install(t, []string{"sh"}); err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	address := filepath.Join(n.root, "run/containerd/containerd.sock")
+	daemon := exec.Command(need(t, "containerd", "containerd"), "--config", filepath.Join(n.root, "etc/containerd/config.toml"))
+	var log bytes.Buffer
+	daemon.Stdout, daemon.Stderr = &log, &log
+	daemon.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		daemon.Wait()
+	}()
+	ctr := need(t, "ctr", "containerd")
+	deadline := time.Now().Add(20 * time.Second)
+	for exec.Command(ctr, "--address", address, "version").Run() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("containerd did not start on the installed configuration:\n%s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	plugins, err := exec.Command(ctr, "--address", address, "plugins", "list").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// TYPE ID PLATFORMS STATUS
+	for _, line := range strings.Split(string(plugins), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) >= 3 && fields[0] == "io.containerd.grpc.v1" && fields[1] == "cri" {
+			if fields[len(fields)-1] != "ok" {
+				t.Errorf("the CRI plugin did not load: %s\n%s", line, log.String())
+			}
+			return
+		}
+	}
+	t.Errorf("no CRI plugin in:\n%s", plugins)
 }
 
 func checkInstalledConfig(t *testing.T, n *node) {
