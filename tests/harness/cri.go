@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -71,6 +72,8 @@ type CRI struct {
 	LogDir   string // pods' log_directory when their JSON has none
 	Timings  CRITimings
 
+	// mu guards what tests running in parallel record for Close.
+	mu            sync.Mutex
 	kubeletDirs   []string // created under KubeletRoot, removed by Close
 	cgroupParents []string // pods' cgroup_parent, pruned by Close when empty
 }
@@ -511,7 +514,9 @@ func (c *CRI) podConfig(podJSON []byte) ([]byte, error) {
 	}
 	if linux, ok := pod["linux"].(map[string]any); ok {
 		if parent, ok := linux["cgroup_parent"].(string); ok && parent != "" {
+			c.mu.Lock()
 			c.cgroupParents = append(c.cgroupParents, parent)
+			c.mu.Unlock()
 		}
 	}
 	if dir, _ := pod["log_directory"].(string); dir != "" {
@@ -552,6 +557,8 @@ var criKubeletFiles = map[string]bool{"/etc/hosts": true, "/dev/termination-log"
 // file (etc-hosts, termination-log) or a directory; a projected
 // service-account volume gets token, ca.crt and namespace.
 func (c *CRI) prepareKubeletPaths(ctrJSON []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var ctr struct {
 		Mounts []struct {
 			ContainerPath string `json:"container_path"`
@@ -643,6 +650,8 @@ func (c *CRI) trackKubeletDirs(podDir string) error {
 // removeKubeletPaths removes the pod directories first and their parents
 // after, deepest first; a parent that something else filled stays.
 func (c *CRI) removeKubeletPaths() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	sort.Slice(c.kubeletDirs, func(i, j int) bool { return len(c.kubeletDirs[i]) > len(c.kubeletDirs[j]) })
 	var errs []error
 	for _, dir := range c.kubeletDirs {
@@ -662,6 +671,8 @@ func (c *CRI) removeKubeletPaths() error {
 // containers: the pods' cgroup_parent (e.g. /kubepods/besteffort/pod<uid>)
 // and, for pods without one, /k8s.io.
 func (c *CRI) pruneCgroupParents() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	ctrdPruneCgroups(append(c.cgroupParents, "/"+CRINamespace))
 	c.cgroupParents = nil
 }
