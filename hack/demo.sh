@@ -283,7 +283,8 @@ write_bundle() {
     "env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
     "cwd": "/",
     "capabilities": {$caps},
-    "noNewPrivileges": $nnp
+    "noNewPrivileges": $nnp,
+    "oomScoreAdj": 0
   },
   "root": {"path": "$work/rootfs", "readonly": $root_readonly},
   "hostname": "guard-demo",
