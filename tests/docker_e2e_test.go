@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/guard-runtime/guard-runtime/tests/harness"
 )
 
@@ -50,7 +52,8 @@ func startGuardedDocker(t *testing.T) *guardedDocker {
 	runc := requireBinary(t, "runc", "apt-get install -y runc")
 	guard := harness.GuardBinary(t)
 	dir := t.TempDir()
-	config := writeGuardConfig(t, dir, runc)
+	policies := filepath.Join(dir, "policy.d")
+	config := writeGuardConfig(t, dir, runc, policies)
 
 	// dockerd runs `<path> --version` for docker info without the
 	// runtimeArgs, so the default runtime's path must find its config by
@@ -71,19 +74,78 @@ func startGuardedDocker(t *testing.T) *guardedDocker {
 		},
 		DefaultRuntime: "guard",
 	})
+	// Policies are read on every call: they are in place before the first container.
+	writeDockerPolicies(t, policies, docker.DataRoot)
 	return &guardedDocker{Docker: docker, image: docker.ImportBusybox(t), runc: runc}
 }
 
 // writeGuardConfig writes a config.yaml that pins the real runc and uses
-// the repository's policies, as hack/install.sh writes the installed one.
-func writeGuardConfig(t *testing.T, dir, runc string) string {
+// the policies in policies, as hack/install.sh writes the installed one.
+func writeGuardConfig(t *testing.T, dir, runc, policies string) string {
 	t.Helper()
-	policies := filepath.Join(harness.ModuleRoot(t), "policy.d")
 	config := filepath.Join(dir, "config.yaml")
 	content := fmt.Sprintf("runtime:\n  path: %s\n  sha256: %s\n  cacheDir: %s\npolicy:\n  dir: %s\n  default: restricted\naudit:\n  file: %s\n",
 		runc, fileDigest(t, runc), filepath.Join(dir, "cache"), policies, filepath.Join(dir, "audit.log"))
 	writeFileMode(t, config, content, 0o600)
 	return config
+}
+
+// writeDockerPolicies copies the repository's policies into dir, with
+// Docker's data root set to the private daemon's, as the admin of a host
+// whose dockerd has another --data-root sets it: the engine's own binds
+// (the container's resolv.conf, hostname, hosts) are recognised by it.
+func writeDockerPolicies(t *testing.T, dir, dataRoot string) {
+	t.Helper()
+	shipped := filepath.Join(harness.ModuleRoot(t), "policy.d")
+	files, err := filepath.Glob(filepath.Join(shipped, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no policies in %s (%v)", shipped, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range files {
+		data := []byte(readText(t, file))
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if setYAMLScalar(&doc, dataRoot, "controls", "hostPaths", "roots", "dockerRoot") {
+			if data, err = yaml.Marshal(&doc); err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+		}
+		writeFileMode(t, filepath.Join(dir, filepath.Base(file)), string(data), 0o644)
+	}
+}
+
+// setYAMLScalar sets the scalar at the path of mapping keys below the
+// document node, and reports whether the document has it.
+func setYAMLScalar(doc *yaml.Node, value string, path ...string) bool {
+	node := doc
+	if node.Kind == yaml.DocumentNode && len(node.Content) == 1 {
+		node = node.Content[0]
+	}
+	for _, key := range path {
+		if node.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			if node.Content[i].Value == key {
+				next = node.Content[i+1]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		node = next
+	}
+	if node.Kind != yaml.ScalarNode {
+		return false
+	}
+	node.Value = value
+	return true
 }
 
 // run starts a container named name with `docker run --network none`,
