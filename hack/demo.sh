@@ -63,6 +63,8 @@ done
 [ "$(id -u)" = 0 ] || die "run it as root: it starts containers and reads the audit trail"
 
 work=$(mktemp -d /tmp/guard-demo.XXXXXX)
+# Container ids of this run; the journal keeps those of earlier runs.
+run_id=$(date +%s)-$$
 containers=()
 cleanup() {
 	local id
@@ -180,7 +182,7 @@ docker_has_guard() {
 docker_case() {
 	local name=$1 want=$2 what=$3
 	shift 3
-	local container=guard-demo-$name-$$
+	local container=guard-demo-$name-$run_id
 	local cmd=("$docker_cli" run --name "$container" --runtime "guard-$policy" --network none "$@" "$image" sh -c "$probe")
 	heading "$name" "$what"
 	show_command "${cmd[@]}"
@@ -317,7 +319,7 @@ EOF
 # runc_case NAME EXPECTED WHAT UID HARDENED
 runc_case() {
 	local name=$1 want=$2 what=$3 uid=$4 hardened=$5
-	local bundle=$work/$name id=guard-demo-$name-$$
+	local bundle=$work/$name id=guard-demo-$name-$run_id
 	write_bundle "$bundle" "$uid" "$hardened"
 	heading "$name" "$what"
 	show_command guard-runtime policy check --policy-dir "$repo_root/policy.d" --policy "$policy" --bundle "$bundle"

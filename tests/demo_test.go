@@ -31,7 +31,7 @@ func TestDemoShowsAllowRewriteAndDeny(t *testing.T) {
 		regexp.MustCompile(`(?m)^policy restricted \(enforce mode\): deny$`),
 		// The rewritten container really runs confined.
 		regexp.MustCompile(`(?m)^rewrite +rewrite +ran: uid=1000 CapBnd=0000000000000400 root=ro memory=536870912$`),
-		regexp.MustCompile(`guard-runtime: policy "restricted" denied container guard-demo-deny-\d+: runs as root`),
+		regexp.MustCompile(`guard-runtime: policy "restricted" denied container guard-demo-deny-[\d-]+: runs as root`),
 	} {
 		if !want.Match(out) {
 			t.Errorf("the demo's output does not match %s:\n%s", want, out)
