@@ -3,6 +3,7 @@ package enforce
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/guard-runtime/guard-runtime/spec"
@@ -73,18 +74,27 @@ func (c *Capabilities) Check(in *Input, r *Report) {
 }
 
 func (c *Capabilities) checkSet(r *Report, field string, names []string, known map[string]bool) {
-	var kept, dropped []string
+	var kept, dropped, denied, unknown []string
 	for _, name := range names {
 		switch {
 		case !known[name]:
-			r.Deny(field, "capability %q in %s is not a canonical capability name, and policy %s does not pass on what it cannot judge: use a name like CAP_%s", name, field, r.Policy(), strings.ToUpper(strings.TrimPrefix(strings.ToLower(name), "cap_")))
+			unknown = append(unknown, strconv.Quote(name))
 		case slices.Contains(c.Allowed, name):
 			kept = append(kept, name)
 		case slices.Contains(c.Drop, name):
 			dropped = append(dropped, name)
 		default:
-			r.Deny(field, "capability %s in %s is not allowed by policy %s: remove --cap-add %s (allowed: %s)", name, field, r.Policy(), strings.TrimPrefix(name, "CAP_"), listOrNone(c.Allowed))
+			denied = append(denied, name)
 		}
+	}
+	// The messages do not name the set, so that the same request in three
+	// sets reads as one reason (Decision.Reason drops repeats); the
+	// violations' fields still name each set.
+	if len(unknown) > 0 {
+		r.Deny(field, "%s %s%s not canonical, and policy %s does not pass on what it cannot judge: use names like CAP_NET_BIND_SERVICE", plural(len(unknown), "capability name", "capability names"), strings.Join(unknown, ", "), verb(len(unknown)), r.Policy())
+	}
+	if len(denied) > 0 {
+		r.Deny(field, "%s %s not allowed by policy %s: remove %s (allowed: %s)", plural(len(denied), "capability", "capabilities"), strings.Join(denied, ", ")+verb(len(denied)), r.Policy(), capAddHint(denied), listOrNone(c.Allowed))
 	}
 	if len(dropped) == 0 {
 		return
@@ -93,6 +103,32 @@ func (c *Capabilities) checkSet(r *Report, field string, names []string, known m
 	r.Rewrite(field, msg, func(e *spec.Editor) error {
 		return e.Set(field, nonNil(kept))
 	})
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func verb(n int) string {
+	if n == 1 {
+		return " is"
+	}
+	return " are"
+}
+
+// capAddHint names the docker option that asked for the capabilities.
+func capAddHint(denied []string) string {
+	if len(denied) > 8 {
+		return "--privileged or the --cap-add options"
+	}
+	opts := make([]string, len(denied))
+	for i, name := range denied {
+		opts[i] = "--cap-add " + strings.TrimPrefix(name, "CAP_")
+	}
+	return strings.Join(opts, ", ")
 }
 
 func (c *Capabilities) writeExplicit(e *spec.Editor, field string) error {

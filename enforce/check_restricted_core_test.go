@@ -129,3 +129,20 @@ func TestAuditPolicyReportsButAdmitsUnchanged(t *testing.T) {
 		}
 	}
 }
+
+func TestOneCapabilityRequestReadsAsOneReason(t *testing.T) {
+	s := compliantSpec()
+	for _, set := range []*[]string{&s.Process.Capabilities.Bounding, &s.Process.Capabilities.Effective, &s.Process.Capabilities.Permitted} {
+		*set = append(*set, "CAP_SYS_ADMIN")
+	}
+	d := judgeSpec(t, loadShipped(t, "restricted"), s)
+	for _, f := range []string{"/process/capabilities/bounding", "/process/capabilities/effective", "/process/capabilities/permitted"} {
+		if !hasViolationAt(d, f) {
+			t.Errorf("no violation at %s", f)
+		}
+	}
+	want := "capability CAP_SYS_ADMIN is not allowed by policy restricted: remove --cap-add SYS_ADMIN"
+	if got := d.Reason(); strings.Count(got, want) != 1 {
+		t.Fatalf("reason should say %q once:\n%s", want, got)
+	}
+}

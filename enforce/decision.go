@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -40,11 +41,12 @@ type Decision struct {
 	Result *spec.Tree
 }
 
-// Denials returns the messages of the violations that deny.
+// Denials returns the messages of the violations that deny, each once: a
+// control that finds the same fault in several fields says it once.
 func (d *Decision) Denials() []string {
 	var msgs []string
 	for _, v := range d.Violations {
-		if v.Action == Deny {
+		if v.Action == Deny && !slices.Contains(msgs, v.Message) {
 			msgs = append(msgs, v.Message)
 		}
 	}

@@ -155,7 +155,7 @@ func TestExecIntoARestrictedContainer(t *testing.T) {
 			p.Capabilities.Effective = append(p.Capabilities.Effective, "CAP_SYS_ADMIN")
 		})
 		_, errOut, err := c.guard("restricted", nil, "exec", "--process", file, id)
-		c.assertDenied(t, errOut, err, "capability CAP_SYS_ADMIN in /capabilities/bounding is not allowed by policy restricted")
+		c.assertDenied(t, errOut, err, "capability CAP_SYS_ADMIN is not allowed by policy restricted: remove --cap-add SYS_ADMIN")
 	})
 	t.Run("with Docker's default capabilities is rewritten", func(t *testing.T) {
 		file := execProcess(t, "exec-user-1000.json", runs(capProbe...))
