@@ -79,22 +79,7 @@ type fixture struct {
 
 func runFixtures(t *testing.T, policy string, base func() *specs.Spec, fixtures []fixture) {
 	t.Helper()
-	p := loadShipped(t, policy)
-	for _, f := range fixtures {
-		t.Run(f.name, func(t *testing.T) {
-			s := base()
-			if f.change != nil {
-				f.change(s)
-			}
-			d := judgeSpec(t, p, s)
-			if d.Verdict != f.verdict {
-				t.Fatalf("verdict %s, want %s; violations %+v", d.Verdict, f.verdict, d.Violations)
-			}
-			if f.field != "" && !hasViolationAt(d, f.field) {
-				t.Fatalf("no violation at %s: %+v", f.field, d.Violations)
-			}
-		})
-	}
+	runPolicyFixtures(t, loadShipped(t, policy), base, fixtures)
 }
 
 func hasViolationAt(d *Decision, field string) bool {
