@@ -211,7 +211,7 @@ func (p *Podman) BusyboxRootfs() (string, error) {
 		return p.rootfs, nil
 	}
 	dir := filepath.Join(p.Dir, "busybox-rootfs")
-	if err := ctrdWriteBusyboxRootfs(dir); err != nil {
+	if err := writeBusyboxRootfs(dir, true); err != nil {
 		return "", err
 	}
 	p.rootfs = dir
