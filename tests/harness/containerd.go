@@ -335,6 +335,17 @@ func (c *Containerd) CtrRun(spec CtrRunSpec) CtrResult {
 	return c.Ctr(ctx, spec.Namespace, args...)
 }
 
+// CtrExec runs `ctr tasks exec` of command in a running container, as any
+// client of containerd's API can; flags such as --user come before the
+// container id. A refused exec is ctr's error, with the runtime's reason.
+func (c *Containerd) CtrExec(namespace, id string, flags []string, command ...string) CtrResult {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append([]string{"tasks", "exec", "--fifo-dir", c.fifoDir(), "--exec-id", "exec-" + ctrdRandomID()}, flags...)
+	args = append(append(args, id), command...)
+	return c.Ctr(ctx, namespace, args...)
+}
+
 // RuntimeWrapper returns the wrapper named name under Dir/runtimes that
 // execs rt, writing it on first use; its Path is what CtrRunSpec.Runtime
 // wants. Asking again for a name with a different rt is an error.
