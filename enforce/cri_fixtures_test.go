@@ -232,3 +232,25 @@ func TestCRIDockerBaselineSaysWhyAPodIsDenied(t *testing.T) {
 		t.Fatalf("%s: %s", d.Verdict, d.Reason())
 	}
 }
+
+// An absent profile cannot be told from Unconfined and gets the runtime
+// default; a profile that is there and allows every call is an explicit
+// request to run unconfined, and the Kubernetes policies deny it.
+func TestCRIExplicitUnconfinedSeccompIsDenied(t *testing.T) {
+	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
+	var doc map[string]any
+	if err := json.Unmarshal(criFixture(t, "kubelet-container.json", pause), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, policy := range []string{"k8s-baseline", "k8s-restricted"} {
+		d := judgeCRI(t, loadShipped(t, policy), data)
+		if d.Verdict != DenyVerdict || !hasViolationAt(d, "/linux/seccomp/defaultAction") {
+			t.Errorf("%s: an allow-all seccomp profile got %s: %+v", policy, d.Verdict, d.Violations)
+		}
+	}
+}
