@@ -157,7 +157,8 @@ func newNode(t *testing.T) *node {
 	// A stand-in guard-runtime that shows how a handler calls it.
 	write("src/bin/guard-runtime", "#!/bin/sh\necho \"guard-runtime $*\"\n", 0o755)
 	write("src/policy.d/baseline.yaml", "# baseline\n", 0o644)
-	write("src/policy.d/restricted.yaml", "# restricted\n", 0o644)
+	write("src/policy.d/k8s-baseline.yaml", "# k8s-baseline\n", 0o644)
+	write("src/policy.d/k8s-restricted.yaml", "# k8s-restricted\n", 0o644)
 	write("etc/containerd/config.toml", fmt.Sprintf(nodeConfig, root), 0o644)
 	write("restart", "#!/bin/sh\necho restarted >>\""+root+"/restarts\"\n", 0o755)
 	m := loadManifests(t)
@@ -165,7 +166,7 @@ func newNode(t *testing.T) *node {
 	n.env = []string{
 		"HOST_ROOT=", "HOST_EXEC=",
 		"GUARD_SOURCE=" + root + "/src",
-		"GUARD_POLICIES=baseline restricted",
+		"GUARD_HANDLERS=baseline=k8s-baseline restricted=k8s-restricted",
 		"GUARD_BIN=" + root + "/usr/local/bin/guard-runtime",
 		"GUARD_HANDLER_DIR=" + root + "/usr/local/lib/guard-runtime",
 		"GUARD_CONFIG=" + root + "/etc/guard-runtime/config.yaml",
@@ -254,14 +255,14 @@ func TestInstallerRegistersHandlersAndKeepsTheNodesSettings(t *testing.T) {
 			if got, want := n.read(t, "usr/local/bin/guard-runtime"), n.read(t, "src/bin/guard-runtime"); got != want {
 				t.Error("the binary was not installed")
 			}
-			if n.read(t, "etc/guard-runtime/policy.d/restricted.yaml") != "# restricted\n" {
+			if n.read(t, "etc/guard-runtime/policy.d/k8s-restricted.yaml") != "# k8s-restricted\n" {
 				t.Error("the policies were not installed")
 			}
 			checkInstalledConfig(t, n)
 
 			out, err := exec.Command(filepath.Join(n.root, "usr/local/lib/guard-runtime/guard-restricted"),
 				"--root", "/run/containerd/runc/k8s.io", "create", "--bundle", "/b", "id1").Output()
-			want := fmt.Sprintf("guard-runtime --guard-config %s/etc/guard-runtime/config.yaml --guard-policy=restricted --root /run/containerd/runc/k8s.io create --bundle /b id1\n", n.root)
+			want := fmt.Sprintf("guard-runtime --guard-config %s/etc/guard-runtime/config.yaml --guard-policy=k8s-restricted --root /run/containerd/runc/k8s.io create --bundle /b id1\n", n.root)
 			if err != nil || string(out) != want {
 				t.Errorf("handler wrapper ran %q (%v), want %q", out, err, want)
 			}
@@ -275,6 +276,34 @@ func TestInstallerRegistersHandlersAndKeepsTheNodesSettings(t *testing.T) {
 
 // TestInstalledConfigurationStartsContainerd starts containerd on what the
 // installer wrote: its copy of the CRI section must load, not only parse.
+// A handler is named apart from its policy, or after it; a handler whose
+// policy is not in the image installs nothing.
+func TestInstallerHandlerEntries(t *testing.T) {
+	n := newNode(t)
+	out, err := n.install(t, []string{"sh"}, "GUARD_HANDLERS=baseline k8s=k8s-baseline")
+	if err != nil {
+		t.Fatalf("install: %v\n%s", err, out)
+	}
+	for handler, policy := range map[string]string{"baseline": "baseline", "k8s": "k8s-baseline"} {
+		wrapper := n.read(t, "usr/local/lib/guard-runtime/guard-"+handler)
+		if !strings.Contains(wrapper, "--guard-policy="+policy+" ") {
+			t.Errorf("handler guard-%s does not run policy %s:\n%s", handler, policy, wrapper)
+		}
+	}
+
+	for _, entries := range []string{"restricted=k8s-missing", "Bad_Name=k8s-baseline", " "} {
+		n := newNode(t)
+		before := n.read(t, "etc/containerd/config.toml")
+		out, err := n.install(t, []string{"sh"}, "GUARD_HANDLERS="+entries)
+		if err == nil {
+			t.Errorf("GUARD_HANDLERS=%q installed:\n%s", entries, out)
+		}
+		if _, statErr := os.Stat(filepath.Join(n.root, "usr/local/bin/guard-runtime")); statErr == nil || n.read(t, "etc/containerd/config.toml") != before {
+			t.Errorf("GUARD_HANDLERS=%q: something was installed before the error:\n%s", entries, out)
+		}
+	}
+}
+
 func TestInstalledConfigurationStartsContainerd(t *testing.T) {
 	n := newNode(t)
 	if out, err := n.install(t, []string{"sh"}); err != nil {
@@ -332,7 +361,7 @@ func checkInstalledConfig(t *testing.T, n *node) {
 	if cfg.Runtime.Path != n.runc || len(cfg.Runtime.SHA256) != 1 || cfg.Runtime.SHA256[0] != hex.EncodeToString(sum[:]) {
 		t.Errorf("config.yaml does not pin the node's runc %s: %+v", n.runc, cfg.Runtime)
 	}
-	if cfg.Policy.Default != "restricted" {
+	if cfg.Policy.Default != "k8s-restricted" {
 		t.Errorf("config.yaml lost the template's default policy: %+v", cfg.Policy)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -261,13 +262,28 @@ func installerEnv(c container, name string) string {
 	return ""
 }
 
+// installedHandlers reads the installer's GUARD_HANDLERS: handler name →
+// policy, as install.sh splits its name=policy entries.
+func installedHandlers(t *testing.T, install container) map[string]string {
+	t.Helper()
+	handlers := map[string]string{}
+	for _, entry := range strings.Fields(installerEnv(install, "GUARD_HANDLERS")) {
+		name, policy, ok := strings.Cut(entry, "=")
+		if !ok {
+			policy = name
+		}
+		handlers["guard-"+name] = policy
+	}
+	if len(handlers) == 0 {
+		t.Fatal("the installer's GUARD_HANDLERS is empty")
+	}
+	return handlers
+}
+
 func TestRuntimeClassesNameTheInstalledHandlers(t *testing.T) {
 	m := loadManifests(t)
 	ds, install := installer(t, m)
-	policies := strings.Fields(installerEnv(install, "GUARD_POLICIES"))
-	if len(policies) == 0 {
-		t.Fatal("the installer's GUARD_POLICIES is empty")
-	}
+	installed := installedHandlers(t, install)
 	var handlers []string
 	for _, rc := range m.runtimeClasses {
 		if !dnsLabel.MatchString(rc.Handler) || len(rc.Handler) > 63 {
@@ -286,12 +302,36 @@ func TestRuntimeClassesNameTheInstalledHandlers(t *testing.T) {
 	}
 	slices.Sort(handlers)
 	var want []string
-	for _, p := range policies {
-		want = append(want, "guard-"+p)
+	for name := range installed {
+		want = append(want, name)
 	}
 	slices.Sort(want)
 	if !slices.Equal(handlers, want) {
 		t.Errorf("RuntimeClass handlers %v, but the installer registers %v", handlers, want)
+	}
+}
+
+// The handlers run the shipped Kubernetes policies: Docker's baseline and
+// restricted deny what the kubelet sends for ordinary pods.
+func TestHandlersRunTheKubernetesPolicies(t *testing.T) {
+	m := loadManifests(t)
+	_, install := installer(t, m)
+	want := map[string]string{"guard-baseline": "k8s-baseline", "guard-restricted": "k8s-restricted"}
+	got := installedHandlers(t, install)
+	if !maps.Equal(got, want) {
+		t.Errorf("handlers run %v, want %v", got, want)
+	}
+	for _, policy := range got {
+		if _, err := enforce.LoadPolicy("../policy.d", policy); err != nil {
+			t.Errorf("handler policy %s: %v", policy, err)
+		}
+	}
+	cfg, err := enforce.ParseConfig([]byte(m.configMaps[0].Data["config.yaml"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := enforce.LoadPolicy("../policy.d", cfg.Policy.Default); err != nil || !strings.HasPrefix(cfg.Policy.Default, "k8s-") {
+		t.Errorf("the node's default policy %q is not a shipped Kubernetes policy: %v", cfg.Policy.Default, err)
 	}
 }
 

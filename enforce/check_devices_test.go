@@ -15,6 +15,16 @@ func dockerDeviceRules() []specs.LinuxDeviceCgroup {
 	return append(rules, specs.LinuxDeviceCgroup{Allow: false, Type: "c", Major: ptr(int64(10)), Minor: ptr(int64(229)), Access: "rwm"})
 }
 
+// containerdDeviceRules are the rules of containerd 1.6's default spec, as
+// ctr run writes them: Docker's devices, /dev/full and the terminals.
+func containerdDeviceRules() []specs.LinuxDeviceCgroup {
+	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
+	for _, n := range [][2]int64{{1, 3}, {1, 8}, {1, 7}, {5, 0}, {1, 5}, {1, 9}, {5, 1}, {136, -1}, {5, 2}} {
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(n[0]), Minor: ptr(n[1]), Access: "rwm"})
+	}
+	return rules
+}
+
 func withDeviceRule(rule specs.LinuxDeviceCgroup) func(*specs.Spec) {
 	return func(s *specs.Spec) { s.Linux.Resources.Devices = append(dockerDeviceRules(), rule) }
 }
@@ -46,6 +56,13 @@ func TestDevicesFixtures(t *testing.T) {
 					verdict: Allow},
 				{name: "no deny-all first (runc starts from deny)", change: func(s *specs.Spec) { s.Linux.Resources.Devices = dockerDeviceRules()[1:] }, verdict: Allow},
 				{name: "a deny rule of everything", change: withDeviceRule(specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}), verdict: Allow},
+				{name: "containerd's default rules (ctr run)", change: func(s *specs.Spec) { s.Linux.Resources.Devices = containerdDeviceRules() }, verdict: Allow},
+				{name: "any pts, which runc allows anyway", change: withDeviceRule(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(136)), Minor: ptr(int64(-1)), Access: "rwm"}),
+					verdict: Allow},
+				{name: "a major the pts rule does not cover", change: withDeviceRule(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(137)), Access: "rwm"}),
+					verdict: DenyVerdict, field: added},
+				{name: "tun, which newer runc no longer allows", change: withDeviceRule(specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(10)), Minor: ptr(int64(200)), Access: "rwm"}),
+					verdict: DenyVerdict, field: added},
 			})
 		})
 	}

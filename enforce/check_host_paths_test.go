@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -525,26 +524,10 @@ func TestDockerOwnFilesAreTheContainersOnly(t *testing.T) {
 	}
 }
 
-// criFixture reads a CRI-style config, puts real namespace paths in it and
-// returns it with the container id the runtime would be given.
-func criFixture(t *testing.T, name string, pause int, netns string) ([]byte, string) {
+// judgeCRI judges a captured CRI document, as the shim hands it over.
+func judgeCRI(t *testing.T, policy *Policy, data []byte) *Decision {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata/cri-style", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.ReplaceAll(string(data), "/proc/4242/ns/", fmt.Sprintf("/proc/%d/ns/", pause))
-	text = regexp.MustCompile(`/var/run/netns/cni-[0-9a-f-]+`).ReplaceAllString(text, netns)
-	var s specs.Spec
-	if err := json.Unmarshal([]byte(text), &s); err != nil {
-		t.Fatal(err)
-	}
-	return []byte(text), path.Base(s.Linux.CgroupsPath)
-}
-
-func judgeCRI(t *testing.T, policy *Policy, data []byte, id string) *Decision {
-	t.Helper()
-	return judgeDocument(t, policy, data, Context{Operation: OpCreate, ContainerID: id, Bundle: "/run/containerd/io.containerd.runtime.v2.task/k8s.io/" + id})
+	return judgeDocument(t, policy, data, criContext(t, data))
 }
 
 func TestKubernetesPodIsAdmitted(t *testing.T) {
@@ -552,66 +535,97 @@ func TestKubernetesPodIsAdmitted(t *testing.T) {
 	// them by /proc/<pause>/ns/... and binds the kubelet's and the
 	// sandbox's files, a service-account token among them.
 	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
-	for _, policy := range []string{"baseline", "restricted"} {
-		for _, name := range []string{"sandbox-kubelet-emulated.json", "app-kubelet-emulated.json"} {
+	for _, policy := range []string{"baseline", "restricted", "k8s-baseline", "k8s-restricted"} {
+		for _, name := range []string{"kubelet-sandbox.json", "kubelet-container.json"} {
 			t.Run(policy+"/"+name, func(t *testing.T) {
-				data, id := criFixture(t, name, pause, fmt.Sprintf("/proc/%d/ns/net", pause))
-				d := judgeCRI(t, loadShipped(t, policy), data, id)
+				d := judgeCRI(t, loadShipped(t, policy), criFixture(t, name, pause))
 				if got := hostMountViolations(d); len(got) != 0 {
 					t.Fatalf("a Kubernetes pod's own files and namespaces were refused: %+v", d.Violations)
 				}
-				if policy == "baseline" && d.Verdict != Allow {
-					t.Fatalf("baseline verdict %s: %+v", d.Verdict, d.Violations)
+				if (policy == "baseline" || policy == "k8s-baseline") && d.Verdict != Allow {
+					t.Fatalf("%s verdict %s: %+v", policy, d.Verdict, d.Violations)
 				}
 			})
 		}
 	}
 }
 
+func TestKubernetesServiceAccountTokenIsAdmitted(t *testing.T) {
+	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
+	data := criFixture(t, "kubelet-container.json", pause)
+	const token = "/var/run/secrets/kubernetes.io/serviceaccount"
+	if !strings.Contains(string(data), `"destination":"`+token+`"`) {
+		t.Fatalf("kubelet-container.json no longer binds the projected token at %s", token)
+	}
+	for _, policy := range []string{"baseline", "k8s-baseline"} {
+		if d := judgeCRI(t, loadShipped(t, policy), data); d.Verdict != Allow {
+			t.Errorf("%s: a pod with a service-account token was not admitted: %s %+v", policy, d.Verdict, d.Violations)
+		}
+	}
+}
+
 func TestKubernetesBindsAreThePodsOwnOnly(t *testing.T) {
 	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
-	data, id := criFixture(t, "app-kubelet-emulated.json", pause, "")
+	data := criFixture(t, "kubelet-container.json", pause)
+	// kubelet-container.json binds, from the kubelet: 6 an emptyDir, 7
+	// etc-hosts, 8 the termination log, 12 the service-account token; from
+	// the CRI plugin: 9 hostname, 10 resolv.conf, 11 /dev/shm.
+	podFiles := []string{"hostPaths /mounts/12/source", "hostPaths /mounts/6/source", "hostPaths /mounts/7/source", "hostPaths /mounts/8/source"}
 	for _, c := range []struct {
 		annotation, value string
 		want              []string
 	}{
-		// Another pod's uid: the kubelet's volume, etc-hosts and termination log.
-		{annotationSandboxUID, "00000000-0000-4000-8000-000000000099", []string{"hostPaths /mounts/7/source", "hostPaths /mounts/9/source", "hostPaths /mounts/11/source"}},
+		// Another pod's uid: the kubelet's volumes, etc-hosts and termination log.
+		{annotationSandboxUID, "00000000-0000-4000-8000-000000000099", podFiles},
 		// Another sandbox: its hostname, resolv.conf and shm.
-		{annotationSandboxID, strings.Repeat("e", 64), []string{"hostPaths /mounts/6/source", "hostPaths /mounts/8/source", "hostPaths /mounts/10/source"}},
+		{annotationSandboxID, strings.Repeat("e", 64), []string{"hostPaths /mounts/10/source", "hostPaths /mounts/11/source", "hostPaths /mounts/9/source"}},
 		// Another container name: the termination log.
-		{annotationContainerName, "sidecar", []string{"hostPaths /mounts/7/source"}},
-		{annotationSandboxUID, "..", []string{"hostPaths /mounts/7/source", "hostPaths /mounts/9/source", "hostPaths /mounts/11/source"}},
+		{annotationContainerName, "sidecar", []string{"hostPaths /mounts/8/source"}},
+		{annotationSandboxUID, "..", podFiles},
 	} {
-		t.Run(c.annotation+"="+c.value, func(t *testing.T) {
-			var s map[string]any
-			if err := json.Unmarshal(data, &s); err != nil {
-				t.Fatal(err)
-			}
-			s["annotations"].(map[string]any)[c.annotation] = c.value
-			changed, _ := json.Marshal(s)
-			d := judgeCRI(t, loadShipped(t, "baseline"), changed, id)
-			want := slices.Clone(c.want)
-			sort.Strings(want)
-			if got := hostMountViolations(d); !slices.Equal(got, want) {
-				t.Fatalf("got %q, want %q", got, want)
-			}
-		})
+		for _, policy := range []string{"baseline", "k8s-baseline"} {
+			t.Run(policy+"/"+c.annotation+"="+c.value, func(t *testing.T) {
+				var s map[string]any
+				if err := json.Unmarshal(data, &s); err != nil {
+					t.Fatal(err)
+				}
+				s["annotations"].(map[string]any)[c.annotation] = c.value
+				changed, _ := json.Marshal(s)
+				d := judgeCRI(t, loadShipped(t, policy), changed)
+				if got := hostMountViolations(d); !slices.Equal(got, c.want) {
+					t.Fatalf("got %q, want %q", got, c.want)
+				}
+			})
+		}
 	}
 }
 
 func TestKubernetesHostPathOfEtcIsDenied(t *testing.T) {
 	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
-	data, id := criFixture(t, "app-hostpath-etc.json", pause, "")
-	for _, policy := range []string{"baseline", "restricted"} {
-		d := judgeCRI(t, loadShipped(t, policy), data, id)
-		field := "/mounts/10/source"
+	data := criFixture(t, "hostpath-etc-container.json", pause)
+	for _, policy := range []string{"baseline", "restricted", "k8s-baseline", "k8s-restricted"} {
+		d := judgeCRI(t, loadShipped(t, policy), data)
+		field := "/mounts/6/source"
 		if got := hostMountViolations(d); !slices.Equal(got, []string{"hostPaths " + field}) {
 			t.Fatalf("%s: only the hostPath /etc must be denied: %q", policy, got)
 		}
-		if msg := violationAt(d, field).Message; !strings.Contains(msg, "/etc") || !strings.Contains(msg, "remove the hostPath volume") {
+		if msg := violationAt(d, field).Message; !strings.Contains(msg, "/etc (the host's configuration)") || !strings.Contains(msg, "remove the hostPath volume") {
 			t.Errorf("%s: %s", policy, msg)
 		}
+	}
+}
+
+// The Pod Security Standards' baseline forbids hostPath volumes of any
+// kind, sensitive or not; Docker's baseline only the sensitive ones.
+func TestKubernetesBaselineDeniesEveryHostPath(t *testing.T) {
+	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
+	data := []byte(strings.Replace(string(criFixture(t, "hostpath-etc-container.json", pause)), `"source":"/etc"`, `"source":"/srv/data"`, 1))
+	if d := judgeCRI(t, loadShipped(t, "baseline"), data); hasViolationAt(d, "/mounts/6/source") {
+		t.Errorf("baseline denied a plain host directory: %+v", d.Violations)
+	}
+	d := judgeCRI(t, loadShipped(t, "k8s-baseline"), data)
+	if msg := violationAt(d, "/mounts/6/source").Message; !strings.Contains(msg, "/srv/data") || !strings.Contains(msg, "only the engine's own mounts") {
+		t.Errorf("k8s-baseline: want the hostPath /srv/data denied, got %q (%s)", msg, d.Verdict)
 	}
 }
 
@@ -619,29 +633,32 @@ func TestKubernetesHostNetworkAppIsDenied(t *testing.T) {
 	// The pause container of a hostNetwork pod has its own ipc namespace
 	// but the host's network and uts.
 	pause := startInNewNamespaces(t, "--ipc")
-	data, id := criFixture(t, "app-hostnetwork.json", pause, "")
-	for _, policy := range []string{"baseline", "restricted"} {
-		d := judgeCRI(t, loadShipped(t, policy), data, id)
+	data := criFixture(t, "hostnet-container.json", pause)
+	for _, policy := range []string{"baseline", "restricted", "k8s-baseline", "k8s-restricted"} {
+		d := judgeCRI(t, loadShipped(t, policy), data)
 		want := []string{"hostNamespaces /linux/namespaces/2/path", "hostNamespaces /linux/namespaces/4/path"}
 		if got := hostMountViolations(d); !slices.Equal(got, want) || d.Verdict != DenyVerdict {
 			t.Fatalf("%s: got %q (%s), want %q", policy, got, d.Verdict, want)
+		}
+		if msg := violationAt(d, "/linux/namespaces/4/path").Message; !strings.Contains(msg, fmt.Sprintf("/proc/%d/ns/net is the host's", pause)) || !strings.Contains(msg, "hostNetwork") {
+			t.Errorf("%s: %s", policy, msg)
 		}
 	}
 }
 
 func TestKubernetesNodeWithOtherDirectories(t *testing.T) {
-	// The CRI test harness keeps containerd's and the kubelet's files in
-	// private directories; a node policy moves the roots, nothing else.
+	// A node whose containerd and kubelet keep their files elsewhere: a
+	// node policy moves the roots, nothing else.
 	pause := startInNewNamespaces(t, "--net", "--ipc", "--uts")
-	data, id := criFixture(t, "app-kubelet-emulated.json", pause, "")
-	moved := strings.NewReplacer("/var/lib/containerd/", "/tmp/cri/root/", "/run/containerd/", "/tmp/cri/state/", "/var/lib/kubelet/", "/tmp/cri/kubelet/").Replace(string(data))
-	node := "extends: restricted\ncontrols:\n  hostPaths:\n    roots:\n      containerdRoot: /tmp/cri/root\n      containerdState: /tmp/cri/state\n      kubeletRoot: /tmp/cri/kubelet\n"
+	data := criFixture(t, "kubelet-container.json", pause)
+	moved := strings.NewReplacer("/var/lib/containerd/", "/data/containerd/", "/run/containerd/", "/data/containerd-state/", "/var/lib/kubelet/", "/data/kubelet/").Replace(string(data))
+	node := "extends: k8s-restricted\ncontrols:\n  hostPaths:\n    roots:\n      containerdRoot: /data/containerd\n      containerdState: /data/containerd-state\n      kubeletRoot: /data/kubelet\n"
 	dir := policyDir(t, map[string]string{"node": node})
-	if got := hostMountViolations(judgeCRI(t, loadFrom(t, dir, "node"), []byte(moved), id)); len(got) != 0 {
-		t.Fatalf("the node policy refused its own engine's files: %q", got)
+	if d := judgeCRI(t, loadFrom(t, dir, "node"), []byte(moved)); d.Verdict != Allow {
+		t.Fatalf("the node policy refused its own engine's files: %s %+v", d.Verdict, d.Violations)
 	}
-	if got := hostMountViolations(judgeCRI(t, loadShipped(t, "restricted"), []byte(moved), id)); len(got) != 6 {
-		t.Fatalf("shipped restricted must refuse the six binds from unknown directories: %q", got)
+	if got := hostMountViolations(judgeCRI(t, loadShipped(t, "k8s-restricted"), []byte(moved))); len(got) != 7 {
+		t.Fatalf("shipped k8s-restricted must refuse the seven binds from unknown directories: %q", got)
 	}
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs guard-runtime on a Kubernetes node whose CRI runtime is containerd,
-# and registers one containerd runtime handler per policy, guard-<policy>.
+# and registers one containerd runtime handler guard-<name> per entry of
+# GUARD_HANDLERS, each running guard-runtime with its policy.
 #
 # Run by the DaemonSet in deploy/daemonset.yaml (privileged, hostPID, with the
 # node's directories mounted under $HOST_ROOT), or by hand on a node with
@@ -16,7 +17,9 @@ set -eu
 : "${HOST_ROOT=/host}"
 : "${HOST_EXEC=nsenter --target 1 --mount --uts --ipc --net --pid --}"
 : "${GUARD_SOURCE:=/opt/guard-runtime}"            # bin/guard-runtime, policy.d/*.yaml in the image
-: "${GUARD_POLICIES:=baseline restricted}"         # one handler guard-<policy> each
+# One handler guard-<name> per entry, name=policy (or a bare name: the
+# policy of that name). On a node the handlers run the Kubernetes policies.
+: "${GUARD_HANDLERS:=baseline=k8s-baseline restricted=k8s-restricted}"
 : "${GUARD_BIN:=/usr/local/bin/guard-runtime}"
 : "${GUARD_HANDLER_DIR:=/usr/local/lib/guard-runtime}"
 : "${GUARD_CONFIG:=/etc/guard-runtime/config.yaml}"
@@ -47,9 +50,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 [ -x "$GUARD_SOURCE/bin/guard-runtime" ] || die "$GUARD_SOURCE/bin/guard-runtime is missing from the installer image"
-for policy in $GUARD_POLICIES; do
-	[ -f "$GUARD_SOURCE/policy.d/$policy.yaml" ] || die "policy $policy is not shipped ($GUARD_SOURCE/policy.d/$policy.yaml)"
+# handler_name ENTRY, handler_policy ENTRY: the two halves of name=policy.
+handler_name() { echo "${1%%=*}"; }
+handler_policy() { case "$1" in *=*) echo "${1#*=}" ;; *) echo "$1" ;; esac; }
+HANDLER_NAMES=
+for entry in $GUARD_HANDLERS; do
+	name=$(handler_name "$entry") policy=$(handler_policy "$entry")
+	echo "$name" | grep -Eqx '[a-z0-9]([-a-z0-9]*[a-z0-9])?' || die "handler name $name in GUARD_HANDLERS is not a DNS label (RuntimeClass handlers must be)"
+	[ -f "$GUARD_SOURCE/policy.d/$policy.yaml" ] || die "policy $policy of handler guard-$name is not shipped ($GUARD_SOURCE/policy.d/$policy.yaml)"
+	HANDLER_NAMES="$HANDLER_NAMES $name"
 done
+[ -n "$HANDLER_NAMES" ] || die "GUARD_HANDLERS is empty: name at least one handler"
 
 # --- guard-runtime, its policies and its configuration ---------------------
 
@@ -83,14 +94,15 @@ fi
 
 # containerd's runc v2 shim has no option for runtime arguments, so each
 # handler's BinaryName is a wrapper that adds the policy.
-for policy in $GUARD_POLICIES; do
-	cat >"$work/guard-$policy" <<EOF
+for entry in $GUARD_HANDLERS; do
+	name=$(handler_name "$entry") policy=$(handler_policy "$entry")
+	cat >"$work/guard-$name" <<EOF
 #!/bin/sh
 $MARKER
-# containerd runtime handler guard-$policy (RuntimeClass handler: guard-$policy).
+# containerd runtime handler guard-$name (RuntimeClass handler: guard-$name), policy $policy.
 exec $GUARD_BIN --guard-config $GUARD_CONFIG --guard-policy=$policy "\$@"
 EOF
-	put "$work/guard-$policy" "$GUARD_HANDLER_DIR/guard-$policy" 0755
+	put "$work/guard-$name" "$GUARD_HANDLER_DIR/guard-$name" 0755
 done
 
 # --- containerd ------------------------------------------------------------
@@ -127,9 +139,9 @@ fi
 
 # The handlers copy the cgroup driver of the default runtime: it must match the kubelet's.
 handler_tables() {
-	for policy in $GUARD_POLICIES; do
-		printf '\n[%s.containerd.runtimes.guard-%s]\n  runtime_type = "io.containerd.runc.v2"\n' "$cri" "$policy"
-		printf '  [%s.containerd.runtimes.guard-%s.options]\n    BinaryName = "%s/guard-%s"\n' "$cri" "$policy" "$GUARD_HANDLER_DIR" "$policy"
+	for name in $HANDLER_NAMES; do
+		printf '\n[%s.containerd.runtimes.guard-%s]\n  runtime_type = "io.containerd.runc.v2"\n' "$cri" "$name"
+		printf '  [%s.containerd.runtimes.guard-%s.options]\n    BinaryName = "%s/guard-%s"\n' "$cri" "$name" "$GUARD_HANDLER_DIR" "$name"
 		[ -z "$systemd_cgroup" ] || printf '    SystemdCgroup = %s\n' "$systemd_cgroup"
 	done
 }
@@ -146,7 +158,7 @@ systemd_cgroup=$(awk -v table="[$cri.containerd.runtimes.${default_runtime:-runc
 
 {
 	echo "$MARKER"
-	echo "# Runtime handlers $(echo "$GUARD_POLICIES" | sed 's/\([^ ]*\)/guard-\1/g')."
+	echo "# Runtime handlers $(echo $HANDLER_NAMES | sed 's/\([^ ]*\)/guard-\1/g')."
 	echo "version = $config_version"
 	if [ "$major" = 1 ]; then
 		# containerd 1.x replaces a plugin's whole section with an imported
@@ -154,7 +166,7 @@ systemd_cgroup=$(awk -v table="[$cri.containerd.runtimes.${default_runtime:-runc
 		# as read just now, so that the import only adds the handlers.
 		echo "# containerd 1.x: the CRI section below is the node's, copied from $CONTAINERD_CONFIG on install."
 		echo "# Re-run the installer after changing the CRI settings there."
-		awk -v cri="[$cri" -v skip="$(for p in $GUARD_POLICIES; do printf '[%s.containerd.runtimes.guard-%s]|' "$cri" "$p"; done)" '
+		awk -v cri="[$cri" -v skip="$(for n in $HANDLER_NAMES; do printf '[%s.containerd.runtimes.guard-%s]|' "$cri" "$n"; done)" '
 			BEGIN { n = split(skip, own, "|") }
 			/^ *\[/ {
 				line = $0; sub(/^ +/, "", line)
@@ -172,7 +184,7 @@ systemd_cgroup=$(awk -v table="[$cri.containerd.runtimes.${default_runtime:-runc
 
 dropin="$HOST_ROOT$CONTAINERD_DROPIN"
 if [ -e "$main" ] && cmp -s "$work/main.toml" "$main" && [ -e "$dropin" ] && cmp -s "$work/dropin.toml" "$dropin"; then
-	say "containerd already has handlers $GUARD_POLICIES: not restarting it"
+	say "containerd already has handlers$HANDLER_NAMES: not restarting it"
 	exit 0
 fi
 
@@ -181,9 +193,9 @@ cp "$work/dropin.toml" "$work/check-dropin.toml"
 sed "s|\"$CONTAINERD_DROPIN\"|\"$work/check-dropin.toml\"|" "$work/main.toml" >"$work/check-main.toml"
 $CONTAINERD --config "$work/check-main.toml" config dump >"$work/check.toml" 2>"$work/check.err" ||
 	die "containerd rejects the new configuration: $(tail -n 3 "$work/check.err")"
-for policy in $GUARD_POLICIES; do
-	grep -q "BinaryName = \"$GUARD_HANDLER_DIR/guard-$policy\"" "$work/check.toml" ||
-		die "containerd does not see handler guard-$policy in the new configuration"
+for name in $HANDLER_NAMES; do
+	grep -q "BinaryName = \"$GUARD_HANDLER_DIR/guard-$name\"" "$work/check.toml" ||
+		die "containerd does not see handler guard-$name in the new configuration"
 done
 if [ "$major" = 1 ]; then
 	# Everything the node had in its CRI section must survive the import.
@@ -218,4 +230,4 @@ until $CONTAINERD_READY; do
 	fi
 	sleep 1
 done
-say "installed: handlers $(echo "$GUARD_POLICIES" | sed 's/\([^ ]*\)/guard-\1/g') on containerd $version"
+say "installed: handlers $(echo $HANDLER_NAMES | sed 's/\([^ ]*\)/guard-\1/g') on containerd $version"

@@ -183,9 +183,9 @@ func TestCtrImportedBusyboxImage(t *testing.T) {
 func startCRI(t *testing.T) *harness.CRI {
 	t.Helper()
 	cri := harness.SharedCRI(t, harness.CRIOptions{
-		Policies: []string{"baseline", "restricted", "refusing"},
-		Runtime: func(policy string) harness.RuntimeCommand {
-			if policy == "refusing" {
+		Handlers: []string{"baseline", "restricted", "refusing"},
+		Runtime: func(handler string) harness.RuntimeCommand {
+			if handler == "refusing" {
 				return refusing(t)
 			}
 			return runc(t)

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -33,17 +32,21 @@ import (
 // state, gRPC socket and runc root, all under Dir, so that it never meets a
 // containerd that Docker or the host runs.
 //
-// It runs in its own mount namespace where Dir/run is bound on
-// /run/containerd, because the runc v2 shim always puts its sockets under
-// /run/containerd/s and runc's default root is /run/containerd/runc. Paths a
-// client hands to it (rootfs, FIFOs, bind sources, log files) must therefore
-// not lie under /run/containerd: everything the harness passes lives in Dir.
+// It runs in its own mount namespace where Dir/root is bound on
+// /var/lib/containerd and Dir/run on /run/containerd, and its config names
+// those stock directories: the runc v2 shim always puts its sockets under
+// /run/containerd/s, runc's default root is /run/containerd/runc, and the
+// documents the CRI plugin hands the runtime name the paths of a real node
+// (sandbox files under /var/lib/containerd/io.containerd.grpc.v1.cri/…), so
+// that the shipped policies judge them unchanged. Paths a client hands to it
+// (rootfs, FIFOs, bind sources, log files) must therefore not lie under
+// either directory: everything the harness passes lives in Dir.
 type Containerd struct {
 	Dir     string // the private tree; removed by Stop
 	Address string // gRPC socket, for ctr --address and crictl
-	Root    string // containerd's persistent root
-	State   string // containerd's state directory
-	RunDir  string // seen by containerd and its shims as /run/containerd
+	Root    string // containerd's root on the host; NodeRoot inside
+	State   string // containerd's state on the host; NodeState inside
+	RunDir  string // the same as State, kept for callers that name it so
 	LogFile string // containerd's stdout and stderr
 
 	cmd      *exec.Cmd
@@ -56,6 +59,13 @@ type Containerd struct {
 // CtrNamespace is the containerd namespace CtrRun uses unless told otherwise.
 const CtrNamespace = "guard-test"
 
+// NodeRoot and NodeState are containerd's root and state directories on a
+// node, where the private daemon sees its own.
+const (
+	NodeRoot  = "/var/lib/containerd"
+	NodeState = "/run/containerd"
+)
+
 // ctrdTools are the host programs a private containerd needs, with the
 // Debian package that provides each.
 var ctrdTools = [][2]string{
@@ -64,6 +74,7 @@ var ctrdTools = [][2]string{
 	{"containerd-shim-runc-v2", "containerd"},
 	{"runc", "runc"},
 	{"unshare", "util-linux"},
+	{"nsenter", "util-linux"},
 	{"mount", "mount"},
 }
 
@@ -93,7 +104,7 @@ func ctrdStart(opts ctrdConfigOptions) (*Containerd, error) {
 		Dir:     dir,
 		Address: filepath.Join(dir, "containerd.sock"),
 		Root:    filepath.Join(dir, "root"),
-		State:   filepath.Join(dir, "state"),
+		State:   filepath.Join(dir, "run"),
 		RunDir:  filepath.Join(dir, "run"),
 		LogFile: filepath.Join(dir, "containerd.log"),
 	}
@@ -122,10 +133,14 @@ func (c *Containerd) start(opts ctrdConfigOptions) error {
 	if err := os.WriteFile(configPath, []byte(c.config(opts.criSection != nil, cri)), 0o644); err != nil {
 		return fmt.Errorf("write containerd config: %w", err)
 	}
-	// The bind needs a mount point; /run/containerd is containerd's own
-	// default directory, so creating it empty disturbs nothing.
-	if err := os.MkdirAll("/run/containerd", 0o711); err != nil {
-		return fmt.Errorf("create /run/containerd as a mount point: %w", err)
+	// The binds need mount points; these are containerd's own default
+	// directories, which its package creates anyway, so creating them empty
+	// disturbs nothing. They stay: another private daemon may be using them
+	// as mount points in its own namespace.
+	for _, d := range []string{NodeState, NodeRoot} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return fmt.Errorf("create %s as a mount point: %w", d, err)
+		}
 	}
 	logFile, err := os.OpenFile(c.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
@@ -133,8 +148,8 @@ func (c *Containerd) start(opts ctrdConfigOptions) error {
 	}
 	defer logFile.Close()
 	c.cmd = exec.Command("unshare", "--mount", "--propagation", "private", "--",
-		"/bin/sh", "-c", `mount --bind "$1" /run/containerd && exec containerd --config "$2"`,
-		"containerd-in-private-mount-ns", c.RunDir, configPath)
+		"/bin/sh", "-c", `mount --bind "$1" "$2" && mount --bind "$3" "$4" && exec containerd --config "$5"`,
+		"containerd-in-private-mount-ns", c.State, NodeState, c.Root, NodeRoot, configPath)
 	c.cmd.Stdout = logFile
 	c.cmd.Stderr = logFile
 	// A test binary killed by a timeout must not leave the daemon behind.
@@ -175,7 +190,7 @@ disabled_plugins = %s
 
 [plugins."io.containerd.internal.v1.opt"]
   path = %q
-%s`, c.Root, c.State, ctrdTOMLStrings(disabled), c.Address, c.Address+".ttrpc",
+%s`, NodeRoot, NodeState, ctrdTOMLStrings(disabled), c.Address, c.Address+".ttrpc",
 		filepath.Join(c.Dir, "opt"), cri)
 }
 
@@ -209,6 +224,18 @@ func (c *Containerd) waitReady(timeout time.Duration) error {
 	}
 }
 
+// InMountNamespace returns a command that runs in containerd's mount
+// namespace, where its shims run: there NodeRoot and NodeState are the
+// daemon's own, as the paths in its containers' bundles expect.
+func (c *Containerd) InMountNamespace(ctx context.Context, name string, args ...string) *exec.Cmd {
+	pid := 0
+	if c.cmd != nil && c.cmd.Process != nil {
+		pid = c.cmd.Process.Pid // unshare execs sh, which execs containerd
+	}
+	full := append([]string{"--target", strconv.Itoa(pid), "--mount", "--", name}, args...)
+	return exec.CommandContext(ctx, "nsenter", full...)
+}
+
 // LogTail returns the last lines of containerd's log, for error messages.
 func (c *Containerd) LogTail(lines int) string {
 	data, err := os.ReadFile(c.LogFile)
@@ -231,15 +258,18 @@ type CtrResult struct {
 	Err      error // nil when ctr exited 0
 }
 
-// Ctr runs ctr against the private daemon in the given namespace ("" for
-// ctr's default).
+// Ctr runs ctr against the private daemon in the given containerd
+// namespace ("" for ctr's default). It runs in the daemon's mount
+// namespace, as ctr on a node runs beside its containerd: ctr mounts a
+// container's snapshot itself to read the image's /etc/passwd (`run` of an
+// image, `tasks exec --user`), and the snapshots lie under NodeRoot there.
 func (c *Containerd) Ctr(ctx context.Context, namespace string, args ...string) CtrResult {
 	full := []string{"--address", c.Address}
 	if namespace != "" {
 		full = append(full, "--namespace", namespace)
 	}
 	full = append(full, args...)
-	cmd := exec.CommandContext(ctx, "ctr", full...)
+	cmd := c.InMountNamespace(ctx, "ctr", full...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -305,6 +335,17 @@ func (c *Containerd) CtrRun(spec CtrRunSpec) CtrResult {
 	return c.Ctr(ctx, spec.Namespace, args...)
 }
 
+// CtrExec runs `ctr tasks exec` of command in a running container, as any
+// client of containerd's API can; flags such as --user come before the
+// container id. A refused exec is ctr's error, with the runtime's reason.
+func (c *Containerd) CtrExec(namespace, id string, flags []string, command ...string) CtrResult {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append([]string{"tasks", "exec", "--fifo-dir", c.fifoDir(), "--exec-id", "exec-" + ctrdRandomID()}, flags...)
+	args = append(append(args, id), command...)
+	return c.Ctr(ctx, namespace, args...)
+}
+
 // RuntimeWrapper returns the wrapper named name under Dir/runtimes that
 // execs rt, writing it on first use; its Path is what CtrRunSpec.Runtime
 // wants. Asking again for a name with a different rt is an error.
@@ -341,7 +382,7 @@ func (c *Containerd) BusyboxRootfs() (string, error) {
 		return c.busybox, nil
 	}
 	dir := filepath.Join(c.Dir, "busybox-rootfs")
-	if err := ctrdWriteBusyboxRootfs(dir); err != nil {
+	if err := writeBusyboxRootfs(dir, true); err != nil {
 		return "", err
 	}
 	c.busybox = dir
@@ -696,110 +737,6 @@ func (w *RuntimeWrapper) CapturedExecs(id string) ([][]byte, error) {
 
 // --- Images and root filesystems without a registry ---------------------
 
-// ctrdFile is one entry of a root filesystem the harness writes, either as a
-// directory tree or as an image layer.
-type ctrdFile struct {
-	Path string // relative, without a leading slash
-	Mode os.FileMode
-	Data []byte // regular file content
-	Link string // symlink target
-	Dir  bool
-}
-
-const ctrdBusyboxPath = "/bin/busybox"
-
-// ctrdBusyboxFiles lists a busybox root filesystem: the static binary, a
-// link for each applet where busybox installs it, an /etc/passwd with root,
-// an unprivileged user 1000 and nobody, and the directories engines mount on.
-func ctrdBusyboxFiles() ([]ctrdFile, error) {
-	binary, err := exec.LookPath("busybox")
-	if err != nil {
-		return nil, errors.New("busybox not found: apt-get install -y busybox-static")
-	}
-	data, err := os.ReadFile(binary)
-	if err != nil {
-		return nil, fmt.Errorf("read busybox: %w", err)
-	}
-	if ctrdIsDynamic(binary) {
-		return nil, fmt.Errorf("%s is dynamically linked; a container needs the static one: apt-get install -y busybox-static", binary)
-	}
-	list, err := exec.Command(binary, "--list-full").Output()
-	if err != nil {
-		return nil, fmt.Errorf("busybox --list-full: %w", err)
-	}
-	files := []ctrdFile{}
-	dirs := map[string]os.FileMode{
-		"bin": 0o755, "sbin": 0o755, "usr": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755,
-		"etc": 0o755, "dev": 0o755, "proc": 0o555, "sys": 0o555, "run": 0o755,
-		"tmp": 0o777 | os.ModeSticky, "root": 0o700, "home": 0o755, "var": 0o755,
-	}
-	for _, applet := range strings.Fields(string(list)) {
-		dirs[filepath.Dir(applet)] = 0o755
-	}
-	for dir, mode := range dirs {
-		files = append(files, ctrdFile{Path: dir, Mode: mode, Dir: true})
-	}
-	files = append(files, ctrdFile{Path: strings.TrimPrefix(ctrdBusyboxPath, "/"), Mode: 0o755, Data: data})
-	for _, applet := range strings.Fields(string(list)) {
-		if "/"+applet != ctrdBusyboxPath {
-			files = append(files, ctrdFile{Path: applet, Mode: 0o777, Link: ctrdBusyboxPath})
-		}
-	}
-	files = append(files,
-		ctrdFile{Path: "etc/passwd", Mode: 0o644, Data: []byte(
-			"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
-		ctrdFile{Path: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\napp:x:1000:\nnogroup:x:65534:\n")},
-	)
-	ctrdSortFiles(files)
-	return files, nil
-}
-
-// ctrdIsDynamic tells whether an ELF binary needs a program interpreter,
-// which a busybox-only root filesystem does not have.
-func ctrdIsDynamic(path string) bool {
-	f, err := elf.Open(path)
-	if err != nil {
-		return true
-	}
-	defer f.Close()
-	for _, prog := range f.Progs {
-		if prog.Type == elf.PT_INTERP {
-			return true
-		}
-	}
-	return false
-}
-
-// ctrdSortFiles puts parents before children, as a tar reader expects.
-func ctrdSortFiles(files []ctrdFile) {
-	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
-}
-
-func ctrdWriteBusyboxRootfs(dir string) error {
-	files, err := ctrdBusyboxFiles()
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		path := filepath.Join(dir, f.Path)
-		switch {
-		case f.Dir:
-			err = os.MkdirAll(path, 0o755)
-			if err == nil {
-				err = os.Chmod(path, f.Mode)
-			}
-		case f.Link != "":
-			err = os.Symlink(f.Link, path)
-		default:
-			err = os.WriteFile(path, f.Data, f.Mode)
-		}
-		if err != nil {
-			return fmt.Errorf("write busybox rootfs %s: %w", path, err)
-		}
-	}
-	return nil
-}
-
 // ctrdImageConfig is the part of an OCI image configuration the harness sets.
 type ctrdImageConfig struct {
 	User       string   `json:"User,omitempty"`
@@ -812,9 +749,9 @@ type ctrdImageConfig struct {
 const ctrdDefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // WriteBusyboxImage writes an OCI image archive of busybox named ref,
-// ready for `ctr images import`.
+// ready for `ctr images import`, with the accounts of busyboxFiles.
 func WriteBusyboxImage(archive, ref string) error {
-	files, err := ctrdBusyboxFiles()
+	files, err := busyboxFiles(true)
 	if err != nil {
 		return err
 	}
@@ -826,7 +763,7 @@ func WriteBusyboxImage(archive, ref string) error {
 // ctrdWriteOCIArchive writes an OCI image layout as a tar archive: one
 // gzipped layer, a config, a manifest and an index whose entry carries the
 // image name, which is how `ctr images import` learns it.
-func ctrdWriteOCIArchive(archive, ref string, cfg ctrdImageConfig, files []ctrdFile) error {
+func ctrdWriteOCIArchive(archive, ref string, cfg ctrdImageConfig, files []rootfsFile) error {
 	layer, diffID, err := ctrdLayer(files)
 	if err != nil {
 		return err
@@ -899,7 +836,7 @@ func ctrdWriteOCIArchive(archive, ref string, cfg ctrdImageConfig, files []ctrdF
 }
 
 // ctrdLayer returns the gzipped layer and the digest of its uncompressed tar.
-func ctrdLayer(files []ctrdFile) (layer []byte, diffID string, err error) {
+func ctrdLayer(files []rootfsFile) (layer []byte, diffID string, err error) {
 	var raw bytes.Buffer
 	tw := tar.NewWriter(&raw)
 	for _, f := range files {

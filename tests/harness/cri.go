@@ -40,25 +40,34 @@ const (
 	KubeletRoot = "/var/lib/kubelet"
 )
 
-// CRIHandlerPrefix names runtime handlers after their policy:
+// CRIHandlerPrefix starts the name of every runtime handler:
 // guard-baseline, guard-restricted, … (a RuntimeClass's handler field).
 const CRIHandlerPrefix = "guard-"
 
 // CRIOptions configure StartCRI.
 type CRIOptions struct {
-	// Policies get one runtime handler each, CRIHandlerPrefix+policy.
-	// Default: baseline and restricted.
-	Policies []string
-	// Runtime gives the command a handler's wrapper execs for its policy.
-	// nil means plain runc for every handler; GuardRuntime(binary, config)
-	// swaps in guard-runtime.
-	Runtime func(policy string) RuntimeCommand
+	// Handlers are the runtime handlers to register, by name without
+	// CRIHandlerPrefix: "restricted" is handler guard-restricted (a
+	// RuntimeClass's handler field). Default: baseline and restricted.
+	Handlers []string
+	// Runtime gives the command a handler's wrapper execs, by the same
+	// name. nil means plain runc for every handler; GuardRuntime swaps in
+	// guard-runtime.
+	Runtime func(handler string) RuntimeCommand
 }
 
 // GuardRuntime is a CRIOptions.Runtime that runs guard-runtime with the
-// given config file and the handler's policy, as deploy/'s wrappers do.
-func GuardRuntime(binary, configFile string) func(policy string) RuntimeCommand {
-	return func(policy string) RuntimeCommand { return GuardRuntimeCommand(binary, configFile, policy) }
+// given config file and a policy per handler, as deploy/'s wrappers do:
+// policies maps a handler's name to its policy; a handler it does not name
+// runs the policy of its own name.
+func GuardRuntime(binary, configFile string, policies map[string]string) func(handler string) RuntimeCommand {
+	return func(handler string) RuntimeCommand {
+		policy, ok := policies[handler]
+		if !ok {
+			policy = handler
+		}
+		return GuardRuntimeCommand(binary, configFile, policy)
+	}
 }
 
 // CRI is a private containerd with the CRI plugin, driven with crictl.
@@ -86,18 +95,18 @@ type CRITimings struct {
 }
 
 // criTools are needed on top of ctrdTools: nullcni runs nsenter and ip.
-var criTools = [][2]string{{"nsenter", "util-linux"}, {"ip", "iproute2"}, {"go", "golang (or a Go toolchain on PATH)"}}
+var criTools = [][2]string{{"ip", "iproute2"}, {"go", "golang (or a Go toolchain on PATH)"}}
 
 // StartCRI builds (or finds in the cache) crictl, the images and the CNI
 // plugin, and starts a private containerd with the CRI plugin, one runtime
-// handler per policy, nullcni for pods with their own network namespace and
+// handler per opts.Handlers entry, nullcni for pods with their own network namespace and
 // the busybox and pause images imported.
 func StartCRI(opts CRIOptions) (*CRI, error) {
 	if err := ctrdNeedTools(append(append([][2]string{}, ctrdTools...), criTools...)); err != nil {
 		return nil, err
 	}
-	if len(opts.Policies) == 0 {
-		opts.Policies = []string{"baseline", "restricted"}
+	if len(opts.Handlers) == 0 {
+		opts.Handlers = []string{"baseline", "restricted"}
 	}
 	c := &CRI{Handlers: map[string]*RuntimeWrapper{}}
 	start := time.Now()
@@ -160,7 +169,7 @@ func criBuildArtifacts(dir string) error {
 	// Like registry.k8s.io/pause: a lone static binary run as 65535.
 	err = ctrdWriteOCIArchive(filepath.Join(dir, "pause.tar"), CRIPauseImage, ctrdImageConfig{
 		User: "65535:65535", Env: []string{ctrdDefaultPath}, Entrypoint: []string{"/pause"}, WorkingDir: "/",
-	}, []ctrdFile{{Path: "pause", Mode: 0o755, Data: data}})
+	}, []rootfsFile{{Path: "pause", Mode: 0o755, Data: data}})
 	if err != nil {
 		return err
 	}
@@ -193,15 +202,15 @@ func (c *CRI) prepare(d *Containerd, staging string, opts CRIOptions) error {
 	}
 
 	wrappers := filepath.Join(d.Dir, "runtimes")
-	for _, policy := range opts.Policies {
+	for _, name := range opts.Handlers {
 		rt, err := RuncCommand()
 		if err != nil {
 			return err
 		}
 		if opts.Runtime != nil {
-			rt = opts.Runtime(policy)
+			rt = opts.Runtime(name)
 		}
-		handler := CRIHandlerPrefix + policy
+		handler := CRIHandlerPrefix + name
 		w, err := WriteRuntimeWrapper(wrappers, handler, rt, true)
 		if err != nil {
 			return err

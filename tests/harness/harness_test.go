@@ -20,16 +20,43 @@ func TestBusyboxRootfsRunsAShell(t *testing.T) {
 	if err != nil || info.Mode()&os.ModeSticky == 0 || info.Mode().Perm() != 0o777 {
 		t.Fatalf("tmp has mode %v (%v), want sticky and world-writable", info.Mode(), err)
 	}
-	shell := exec.Command("/bin/sh", "-c", "id -u; ls /bin | wc -l")
+	if _, err := os.Lstat(filepath.Join(rootfs, "etc", "passwd")); !os.IsNotExist(err) {
+		t.Fatalf("BusyboxRootfs has an /etc/passwd (%v): Docker's -u 1000 would then get the user's gid, not 0", err)
+	}
+	// Applets sit where busybox installs them, reached through PATH.
+	shell := exec.Command("/bin/sh", "-c", "id -u; which ip nsenter")
 	shell.SysProcAttr = &syscall.SysProcAttr{Chroot: rootfs}
 	shell.Dir = "/"
+	shell.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	out, err := shell.CombinedOutput()
 	if err != nil {
 		t.Fatalf("sh in the rootfs: %v: %s", err, out)
 	}
-	lines := strings.Fields(string(out))
-	if len(lines) != 2 || lines[0] != "0" || len(lines[1]) < 3 {
-		t.Fatalf("sh in the rootfs printed %q, want uid 0 and over 100 applet links", out)
+	if got, want := string(out), "0\n/sbin/ip\n/usr/bin/nsenter\n"; got != want {
+		t.Fatalf("sh in the rootfs printed %q, want %q", got, want)
+	}
+}
+
+// The ctr and Podman root filesystems and the CRI images are built from
+// the same list; theirs has accounts, for --user app and 65534.
+func TestBusyboxTreeAndImageShareOneLayout(t *testing.T) {
+	RequireRoot(t)
+	dir := filepath.Join(t.TempDir(), "rootfs")
+	if err := writeBusyboxRootfs(dir, true); err != nil {
+		t.Fatal(err)
+	}
+	files, err := busyboxFiles(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if _, err := os.Lstat(filepath.Join(dir, f.Path)); err != nil {
+			t.Errorf("the tree lacks %s: %v", f.Path, err)
+		}
+	}
+	passwd, err := os.ReadFile(filepath.Join(dir, "etc", "passwd"))
+	if err != nil || !strings.Contains(string(passwd), "app:x:1000:1000:") {
+		t.Errorf("/etc/passwd lacks the user app (%v): %s", err, passwd)
 	}
 }
 

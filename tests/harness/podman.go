@@ -9,8 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -211,7 +213,7 @@ func (p *Podman) BusyboxRootfs() (string, error) {
 		return p.rootfs, nil
 	}
 	dir := filepath.Join(p.Dir, "busybox-rootfs")
-	if err := ctrdWriteBusyboxRootfs(dir); err != nil {
+	if err := writeBusyboxRootfs(dir, true); err != nil {
 		return "", err
 	}
 	p.rootfs = dir
@@ -226,6 +228,9 @@ func (p *Podman) Close() error {
 	if r := p.Podman(ctx, "rm", "--all", "--force"); r.Err != nil {
 		errs = append(errs, r.Err)
 	}
+	// conmon runs `podman container cleanup` when a container exits, also
+	// one the runtime refused; it writes into Dir while it runs.
+	p.waitForCleanup(10 * time.Second)
 	if err := os.RemoveAll(p.Dir); err != nil {
 		errs = append(errs, fmt.Errorf("remove %s: %w", p.Dir, err))
 	}
@@ -233,6 +238,42 @@ func (p *Podman) Close() error {
 	// at /libpod_parent/conmon.
 	ctrdPruneCgroups([]string{"/libpod_parent/conmon"})
 	return errors.Join(errs...)
+}
+
+// waitForCleanup waits until no conmon or podman process of this instance
+// (one that names Dir on its command line) is left, and kills those that
+// outlast the timeout.
+func (p *Podman) waitForCleanup(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		pids := p.instancePids()
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			for _, pid := range pids {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (p *Podman) instancePids() []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), p.Dir+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // SharedPodman returns the test binary's private podman, prepared on first

@@ -11,9 +11,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -33,13 +34,24 @@ func RequireRoot(t testing.TB) {
 // inside a rootfs that has no shared libraries.
 func StaticBusybox(t testing.TB) string {
 	t.Helper()
-	for _, path := range busyboxCandidates {
+	path, err := staticBusybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func staticBusybox() (string, error) {
+	candidates := slices.Clone(busyboxCandidates)
+	if path, err := exec.LookPath("busybox"); err == nil {
+		candidates = append(candidates, path)
+	}
+	for _, path := range candidates {
 		if isStaticExecutable(path) {
-			return path
+			return path, nil
 		}
 	}
-	t.Fatalf("no statically linked busybox in %v: apt-get install -y busybox-static", busyboxCandidates)
-	return ""
+	return "", fmt.Errorf("no statically linked busybox in %v: apt-get install -y busybox-static", candidates)
 }
 
 // isStaticExecutable reports whether path is an ELF executable without an
@@ -59,51 +71,104 @@ func isStaticExecutable(path string) bool {
 }
 
 // BusyboxRootfs builds a minimal root filesystem in a fresh temporary
-// directory and returns its path: /bin/busybox with a symlink per applet
-// (made by `busybox --install -s` in a chroot, so the links point at
-// /bin/busybox), and empty /dev, /proc, /sys, /etc, /tmp (1777), /root,
-// /run. It has no /etc/passwd, like the image the Docker fixtures were
-// captured with, so `-u 1000` gets gid 0.
+// directory and returns its path (see busyboxFiles). It has no /etc/passwd,
+// like the image the Docker fixtures were captured with, so `-u 1000` gets
+// gid 0.
 func BusyboxRootfs(t testing.TB) string {
 	t.Helper()
 	RequireRoot(t)
 	rootfs := filepath.Join(t.TempDir(), "rootfs")
-	if err := buildBusyboxRootfs(StaticBusybox(t), rootfs); err != nil {
+	if err := writeBusyboxRootfs(rootfs, false); err != nil {
 		t.Fatalf("build busybox rootfs: %v", err)
 	}
 	return rootfs
 }
 
-func buildBusyboxRootfs(busybox, rootfs string) error {
-	for _, dir := range []string{"bin", "dev", "proc", "sys", "etc", "root", "run", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(rootfs, dir), 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.Chmod(filepath.Join(rootfs, "tmp"), os.ModePerm|os.ModeSticky); err != nil {
-		return err
-	}
-	if err := copyFile(busybox, filepath.Join(rootfs, "bin", "busybox"), 0o755); err != nil {
-		return err
-	}
-	install := exec.Command("/bin/busybox", "--install", "-s", "/bin")
-	install.SysProcAttr = &syscall.SysProcAttr{Chroot: rootfs}
-	install.Dir = "/"
-	if out, err := install.CombinedOutput(); err != nil {
-		return fmt.Errorf("busybox --install -s /bin in %s: %v: %s", rootfs, err, out)
-	}
-	if _, err := os.Lstat(filepath.Join(rootfs, "bin", "sh")); err != nil {
-		return fmt.Errorf("busybox --install made no /bin/sh in %s: %w", rootfs, err)
-	}
-	return nil
+// rootfsFile is one entry of a root filesystem the harness writes, either
+// as a directory tree or as an image layer.
+type rootfsFile struct {
+	Path string // relative, without a leading slash
+	Mode os.FileMode
+	Data []byte // regular file content
+	Link string // symlink target
+	Dir  bool
 }
 
-func copyFile(src, dst string, mode os.FileMode) error {
-	data, err := os.ReadFile(src)
+const busyboxPath = "/bin/busybox"
+
+// busyboxFiles lists a busybox root filesystem: the static binary, a link
+// to /bin/busybox for each applet where busybox installs it (bin, sbin,
+// usr/bin, usr/sbin), and the directories engines mount on. With accounts
+// it also has an /etc/passwd with root, an unprivileged user 1000 (app) and
+// nobody, and the matching /etc/group.
+func busyboxFiles(accounts bool) ([]rootfsFile, error) {
+	binary, err := staticBusybox()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		return nil, fmt.Errorf("read busybox: %w", err)
+	}
+	list, err := exec.Command(binary, "--list-full").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s --list-full: %w", binary, err)
+	}
+	dirs := map[string]os.FileMode{
+		"bin": 0o755, "sbin": 0o755, "usr": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755,
+		"etc": 0o755, "dev": 0o755, "proc": 0o555, "sys": 0o555, "run": 0o755,
+		"tmp": 0o777 | os.ModeSticky, "root": 0o700, "home": 0o755, "var": 0o755,
+	}
+	applets := strings.Fields(string(list))
+	for _, applet := range applets {
+		dirs[filepath.Dir(applet)] = 0o755
+	}
+	var files []rootfsFile
+	for dir, mode := range dirs {
+		files = append(files, rootfsFile{Path: dir, Mode: mode, Dir: true})
+	}
+	files = append(files, rootfsFile{Path: strings.TrimPrefix(busyboxPath, "/"), Mode: 0o755, Data: data})
+	for _, applet := range applets {
+		if "/"+applet != busyboxPath {
+			files = append(files, rootfsFile{Path: applet, Mode: 0o777, Link: busyboxPath})
+		}
+	}
+	if accounts {
+		files = append(files,
+			rootfsFile{Path: "etc/passwd", Mode: 0o644, Data: []byte(
+				"root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")},
+			rootfsFile{Path: "etc/group", Mode: 0o644, Data: []byte("root:x:0:\napp:x:1000:\nnogroup:x:65534:\n")},
+		)
+	}
+	// Parents before children, as a tar reader expects.
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// writeBusyboxRootfs writes busyboxFiles(accounts) as a directory tree.
+func writeBusyboxRootfs(dir string, accounts bool) error {
+	files, err := busyboxFiles(accounts)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(dst, data, mode)
+	for _, f := range files {
+		path := filepath.Join(dir, f.Path)
+		switch {
+		case f.Dir:
+			err = os.MkdirAll(path, 0o755)
+			if err == nil {
+				err = os.Chmod(path, f.Mode)
+			}
+		case f.Link != "":
+			err = os.Symlink(f.Link, path)
+		default:
+			err = os.WriteFile(path, f.Data, f.Mode)
+		}
+		if err != nil {
+			return fmt.Errorf("write busybox rootfs %s: %w", path, err)
+		}
+	}
+	return nil
 }
 
 // ModuleRoot returns the directory of guard-runtime's go.mod, found by

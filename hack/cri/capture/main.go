@@ -34,12 +34,12 @@ func run(out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	cri, err := harness.StartCRI(harness.CRIOptions{Policies: []string{"baseline"}})
+	cri, err := harness.StartCRI(harness.CRIOptions{Handlers: []string{"baseline"}})
 	if err != nil {
 		return err
 	}
 	defer cri.Close()
-	fmt.Printf("containerd root %s, state %s\n", cri.Root, cri.State)
+	fmt.Printf("containerd root %s, state %s (%s and %s inside its mount namespace)\n", cri.Root, cri.State, harness.NodeRoot, harness.NodeState)
 	for _, shape := range harness.CRIFixtureShapes {
 		docs, err := cri.CaptureFixture(harness.CRIHandlerPrefix+"baseline", shape)
 		if err != nil {

@@ -5,7 +5,10 @@
 //	go run ./hack/cri/daemon                       # handlers run plain runc
 //	go run ./hack/cri/daemon -guard-runtime ./guard-runtime -guard-config /etc/guard-runtime/config.yaml
 //
-// Then, for instance:
+// -handlers lists the handlers as name=policy (handler guard-<name> runs
+// guard-runtime with that policy), or name alone for a policy of the same
+// name; the default registers guard-baseline and guard-restricted with the
+// Kubernetes policies, as deploy/ does. Then, for instance:
 //
 //	$CRICTL runp --runtime guard-restricted tests/testdata/cri/pod-plain.json
 package main
@@ -25,16 +28,25 @@ import (
 func main() {
 	binary := flag.String("guard-runtime", "", "guard-runtime binary for the handlers (default: plain runc)")
 	config := flag.String("guard-config", "/etc/guard-runtime/config.yaml", "config file passed to guard-runtime")
-	policies := flag.String("policies", "baseline,restricted", "one handler guard-<policy> per policy")
+	handlers := flag.String("handlers", "baseline=k8s-baseline,restricted=k8s-restricted",
+		"handlers guard-<name>, each as name=policy or name")
 	flag.Parse()
 
-	opts := harness.CRIOptions{Policies: strings.Split(*policies, ",")}
+	opts := harness.CRIOptions{}
+	policies := map[string]string{}
+	for _, entry := range strings.Split(*handlers, ",") {
+		name, policy, _ := strings.Cut(entry, "=")
+		opts.Handlers = append(opts.Handlers, name)
+		if policy != "" {
+			policies[name] = policy
+		}
+	}
 	if *binary != "" {
 		abs, err := filepath.Abs(*binary)
 		if err != nil {
 			fail(err)
 		}
-		opts.Runtime = harness.GuardRuntime(abs, *config)
+		opts.Runtime = harness.GuardRuntime(abs, *config, policies)
 	}
 	cri, err := harness.StartCRI(opts)
 	if err != nil {
