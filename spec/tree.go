@@ -183,10 +183,12 @@ func describeSyntaxError(err error) error {
 	return fmt.Errorf("malformed JSON: %w", err)
 }
 
-// Encode writes the tree as compact JSON.
+// Encode writes the tree as compact JSON. Strings keep their escapes as
+// written ("\/" stays "\/"), so that a rewrite changes only what the policy
+// changed.
 func (t *Tree) Encode() ([]byte, error) {
 	var buf bytes.Buffer
-	enc := jsontext.NewEncoder(&buf)
+	enc := jsontext.NewEncoder(&buf, jsontext.PreserveRawStrings(true))
 	if err := writeNode(enc, t.Root); err != nil {
 		return nil, err
 	}
