@@ -188,8 +188,9 @@ func readPolicyFile(file, name, dir string) ([]byte, error) {
 	return data, nil
 }
 
-// checkTrusted refuses a policy file or directory that someone other than
-// root could have written, as sshd's StrictModes does for its keys.
+// checkTrusted refuses a policy file or directory, or config.yaml, that
+// someone other than root could have written, as sshd's StrictModes does
+// for its keys.
 func checkTrusted(path string) error {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -197,7 +198,7 @@ func checkTrusted(path string) error {
 	}
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if ok && st.Uid != 0 {
-		return fmt.Errorf("%s is owned by uid %d, not root: anyone who can write a policy controls every container; chown root %s", path, st.Uid, path)
+		return fmt.Errorf("%s is owned by uid %d, not root: anyone who can write it controls every container; chown root %s", path, st.Uid, path)
 	}
 	if info.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s is writable by group or others (mode %04o): chmod go-w %s", path, info.Mode().Perm(), path)
