@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/guard-runtime/guard-runtime/spec"
 )
 
 // DefaultConfigPath is where guard-runtime looks for its configuration when
@@ -101,15 +102,24 @@ const (
 	DefaultCacheDir    = "/var/lib/guard-runtime/verified"
 )
 
+// maxConfigSize bounds config.yaml, a few hundred bytes in practice.
+const maxConfigSize = 1 << 20
+
 // LoadConfig reads config.yaml strictly: an unknown key is an error naming it.
 // A missing file is an error too, because without it there is no runtime pin.
+// config.yaml names the binary guard-runtime executes as root, so, like a
+// policy, it must be a regular file only root can have written; reading it
+// never blocks (a FIFO) and is bounded (a symlink to /dev/zero).
 func LoadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := spec.ReadFile(path, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config %s does not exist: install guard-runtime with hack/install.sh or pass --guard-config FILE", path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if err := checkTrusted(path); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	cfg, err := ParseConfig(data)
 	if err != nil {
@@ -119,13 +129,21 @@ func LoadConfig(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// ParseConfig decodes config.yaml and fills in defaults.
+// ParseConfig decodes config.yaml and fills in defaults. It holds one YAML
+// document: a second one after "---" would otherwise be silently ignored.
 func ParseConfig(data []byte) (*Config, error) {
 	cfg := &Config{}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
 		return nil, err
+	}
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("line %d: a second YAML document: config.yaml holds one; remove the \"---\" and what follows", next.Line)
 	}
 	cfg.fillDefaults()
 	return cfg, nil

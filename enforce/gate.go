@@ -15,7 +15,12 @@ import (
 // the runtime untouched.
 type Gate struct {
 	Inv    *spec.Invocation
+	Stdout io.Writer
 	Stderr io.Writer
+	// Banner is printed on Stdout just before the hand-off, e.g. the
+	// guard-runtime line of --version: only when the runtime is about to
+	// run, so that a call that fails leaves stdout empty for the engine.
+	Banner string
 
 	cfg     *Config
 	runtime *Runtime
@@ -90,6 +95,9 @@ func (g *Gate) policy(name string) (*Policy, error) {
 }
 
 func (g *Gate) handOff() int {
+	if g.Banner != "" && g.Stdout != nil {
+		fmt.Fprint(g.Stdout, g.Banner)
+	}
 	err := g.runtime.Exec(g.Inv.RuntimeArgs, os.Environ())
 	err = fmt.Errorf("guard-runtime: exec %s: %w", g.runtime.Path, err)
 	g.recordFailure(err)

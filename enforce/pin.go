@@ -26,9 +26,6 @@ import (
 	"github.com/guard-runtime/guard-runtime/spec"
 )
 
-// maxConfigSize bounds config.yaml; it is a few hundred bytes in practice.
-const maxConfigSize = 1 << 20
-
 // Pin hashes the runtime configured in configPath and writes its digest as
 // the only runtime.sha256, keeping the rest of config.yaml (other keys,
 // comments). A missing config.yaml is created with the default runtime
@@ -172,7 +169,7 @@ func editPins(data []byte, edit func(Digests) Digests, existed bool, runtimePath
 		return nil, false, err
 	}
 	var old Digests
-	value := mappingValue(rt, "sha256")
+	_, value := mappingValue(rt, "sha256")
 	if value != nil {
 		if err := value.Decode(&old); err != nil {
 			return nil, false, fmt.Errorf("runtime.sha256: %w", err)
@@ -182,7 +179,7 @@ func editPins(data []byte, edit func(Digests) Digests, existed bool, runtimePath
 	if existed && slices.Equal(old, pins) {
 		return data, false, nil
 	}
-	if !existed && mappingValue(rt, "path") == nil {
+	if _, path := mappingValue(rt, "path"); !existed && path == nil {
 		setMappingValue(rt, "path", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: runtimePath})
 	}
 	setMappingValue(rt, "sha256", digestsNode(pins))
@@ -218,7 +215,7 @@ func documentMapping(doc *yaml.Node) (*yaml.Node, error) {
 
 // childMapping returns the mapping under key, creating it when absent or null.
 func childMapping(m *yaml.Node, key string) (*yaml.Node, error) {
-	v := mappingValue(m, key)
+	_, v := mappingValue(m, key)
 	if v == nil {
 		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		setMappingValue(m, key, v)
@@ -234,15 +231,6 @@ func childMapping(m *yaml.Node, key string) (*yaml.Node, error) {
 
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // setMappingValue replaces the value under key, keeping the comments that

@@ -78,11 +78,15 @@ var policyName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`)
 const maxExtendsDepth = 8
 
 // LoadPolicy reads policy name from dir. Every problem is an error that
-// names the file, and the line where the decoder gives one: a policy that
-// cannot be read must refuse containers, never admit them unchecked.
+// names the file, and the line where there is one: a policy that cannot be
+// read must refuse containers, never admit them unchecked.
 func LoadPolicy(dir, name string) (*Policy, error) {
+	if !policyName.MatchString(name) {
+		return nil, fmt.Errorf("policy name %q is not valid: use letters, digits, '.', '_' and '-' (the policies are the *.yaml files of %s)", name, dir)
+	}
+	l := &policyLoader{dir: dir, origins: map[string]origin{}}
 	p := &Policy{}
-	if err := loadInto(p, dir, name, nil); err != nil {
+	if err := l.load(p, name, nil); err != nil {
 		return nil, err
 	}
 	p.Name = name
@@ -92,7 +96,11 @@ func LoadPolicy(dir, name string) (*Policy, error) {
 		p.Mode = Enforce
 	}
 	if err := p.validate(); err != nil {
-		return nil, fmt.Errorf("policy %q (%s): %w", name, p.File, err)
+		var se *settingError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("policy %q: %s: %w", name, l.origins[se.key].or(p.File), err)
+		}
+		return nil, fmt.Errorf("policy %q: %s: %w", name, p.File, err)
 	}
 	return p, nil
 }
@@ -101,33 +109,59 @@ func policyFile(dir, name string) string {
 	return filepath.Join(dir, name+".yaml")
 }
 
-func loadInto(p *Policy, dir, name string, chain []string) error {
-	if !policyName.MatchString(name) {
-		return fmt.Errorf("policy name %q is not valid: use letters, digits, '.', '_' and '-'", name)
+// policyLoader reads a policy and the chain of policies it extends,
+// remembering where each setting was last given, so that a setting that
+// is not valid is reported at its file and line.
+type policyLoader struct {
+	dir string
+	// origins maps "mode" and "controls.<name>" to where they were last set.
+	origins map[string]origin
+}
+
+type origin struct {
+	file string
+	line int
+}
+
+// or describes where o is, or names file when o is unknown.
+func (o origin) or(file string) string {
+	if o.file == "" {
+		return file
 	}
+	return fmt.Sprintf("%s: line %d", o.file, o.line)
+}
+
+func (l *policyLoader) load(p *Policy, name string, chain []string) error {
 	for _, seen := range chain {
 		if seen == name {
 			return fmt.Errorf("policy %q extends itself through %s", name, strings.Join(append(chain, name), " -> "))
 		}
 	}
 	if len(chain) >= maxExtendsDepth {
-		return fmt.Errorf("policy %q: more than %d levels of extends", name, maxExtendsDepth)
+		return fmt.Errorf("more than %d levels of extends (%s)", maxExtendsDepth, strings.Join(append(chain, name), " -> "))
 	}
-	file := policyFile(dir, name)
-	data, err := readPolicyFile(file, name, dir)
+	file := policyFile(l.dir, name)
+	data, err := readPolicyFile(file, name, l.dir)
 	if err != nil {
 		return err
 	}
-	parent, err := peekExtends(data, file)
+	doc, err := parsePolicyDocument(data, file)
 	if err != nil {
 		return err
 	}
-	if parent != "" {
-		if err := loadInto(p, dir, parent, append(chain, name)); err != nil {
-			return fmt.Errorf("policy %q extends %q: %w", name, parent, err)
+	if parent, line := extendsOf(doc); parent != "" {
+		if !policyName.MatchString(parent) {
+			return fmt.Errorf("%s: line %d: extends %q: not a policy name: use letters, digits, '.', '_' and '-'", file, line, parent)
+		}
+		if err := l.load(p, parent, append(chain, name)); err != nil {
+			return fmt.Errorf("%s: line %d: extends %q: %w", file, line, parent, err)
 		}
 	}
-	return decodePolicy(data, file, p)
+	if err := decodePolicy(data, file, p); err != nil {
+		return err
+	}
+	l.recordOrigins(doc, file)
+	return nil
 }
 
 func readPolicyFile(file, name, dir string) ([]byte, error) {
@@ -154,8 +188,9 @@ func readPolicyFile(file, name, dir string) ([]byte, error) {
 	return data, nil
 }
 
-// checkTrusted refuses a policy file or directory that someone other than
-// root could have written, as sshd's StrictModes does for its keys.
+// checkTrusted refuses a policy file or directory, or config.yaml, that
+// someone other than root could have written, as sshd's StrictModes does
+// for its keys.
 func checkTrusted(path string) error {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -163,7 +198,7 @@ func checkTrusted(path string) error {
 	}
 	st, ok := info.Sys().(*syscall.Stat_t)
 	if ok && st.Uid != 0 {
-		return fmt.Errorf("%s is owned by uid %d, not root: anyone who can write a policy controls every container; chown root %s", path, st.Uid, path)
+		return fmt.Errorf("%s is owned by uid %d, not root: anyone who can write it controls every container; chown root %s", path, st.Uid, path)
 	}
 	if info.Mode().Perm()&0o022 != 0 {
 		return fmt.Errorf("%s is writable by group or others (mode %04o): chmod go-w %s", path, info.Mode().Perm(), path)
@@ -171,18 +206,74 @@ func checkTrusted(path string) error {
 	return nil
 }
 
-func peekExtends(data []byte, file string) (string, error) {
-	var head struct {
-		Extends string `yaml:"extends"`
+// parsePolicyDocument reads a policy file's YAML as a node tree. The file
+// must hold exactly one document, a mapping: an empty or truncated file
+// would otherwise turn every control off and admit every container, and a
+// second document after "---" would be silently ignored.
+func parsePolicyDocument(data []byte, file string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: the policy file is empty: a policy turns its controls on by name (see policy.d/restricted.yaml); an empty file would admit every container", file)
+		}
+		return nil, fmt.Errorf("%s: %s", file, cleanYAMLError(err))
 	}
-	var node yaml.Node
-	if err := yaml.Unmarshal(data, &node); err != nil {
-		return "", fmt.Errorf("%s: %s", file, cleanYAMLError(err))
+	var next yaml.Node
+	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
+		line := next.Line
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s", file, cleanYAMLError(err))
+		}
+		return nil, fmt.Errorf("%s: line %d: a second YAML document: a policy file holds one; remove the \"---\" and what follows, or move it to a file of its own", file, line)
 	}
-	if err := node.Decode(&head); err != nil {
-		return "", nil // reported with its line by the strict decode
+	if len(doc.Content) != 1 || doc.Content[0].Tag == "!!null" {
+		return nil, fmt.Errorf("%s: the policy file holds no settings: a policy turns its controls on by name (see policy.d/restricted.yaml); an empty policy would admit every container", file)
 	}
-	return head.Extends, nil
+	if root := doc.Content[0]; root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s: line %d: a policy file is a mapping of description, extends, mode and controls, not a %s", file, root.Line, strings.TrimPrefix(root.Tag, "!!"))
+	}
+	return doc.Content[0], nil
+}
+
+// mappingValue returns the key and value nodes of key in a mapping node.
+func mappingValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i], m.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// extendsOf returns the policy a document extends and the line that says
+// so. A value that is not a plain string is left to the strict decoding,
+// which reports it with its line.
+func extendsOf(doc *yaml.Node) (string, int) {
+	key, value := mappingValue(doc, "extends")
+	if value == nil || value.Kind != yaml.ScalarNode || value.Tag != "!!str" {
+		return "", 0
+	}
+	return value.Value, key.Line
+}
+
+// recordOrigins notes where a file sets its mode and control sections;
+// the file read last (the policy itself, after those it extends) wins.
+func (l *policyLoader) recordOrigins(doc *yaml.Node, file string) {
+	if key, _ := mappingValue(doc, "mode"); key != nil {
+		l.origins["mode"] = origin{file, key.Line}
+	}
+	_, controls := mappingValue(doc, "controls")
+	if controls == nil || controls.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(controls.Content); i += 2 {
+		key := controls.Content[i]
+		l.origins["controls."+key.Value] = origin{file, key.Line}
+	}
 }
 
 func decodePolicy(data []byte, file string, p *Policy) error {
@@ -201,13 +292,23 @@ func cleanYAMLError(err error) string {
 	return strings.ReplaceAll(msg, "in type enforce.", "in section ")
 }
 
+// settingError is a setting of a loaded policy that is not valid; key is
+// "mode" or "controls.<name>".
+type settingError struct {
+	key string
+	err error
+}
+
+func (e *settingError) Error() string { return e.key + ": " + e.err.Error() }
+func (e *settingError) Unwrap() error { return e.err }
+
 func (p *Policy) validate() error {
 	if p.Mode != Enforce && p.Mode != AuditMode {
-		return fmt.Errorf("mode %q is not valid: use enforce or audit", p.Mode)
+		return &settingError{"mode", fmt.Errorf("%q is not valid: use enforce or audit", p.Mode)}
 	}
 	for _, c := range p.Controls.List() {
 		if err := c.Validate(); err != nil {
-			return fmt.Errorf("controls.%s: %w", c.Name, err)
+			return &settingError{"controls." + c.Name, err}
 		}
 	}
 	return nil

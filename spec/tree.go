@@ -71,30 +71,58 @@ func (o *Object) remove(name string) bool {
 	return false
 }
 
+// MaxDocumentValues bounds the JSON values (objects, arrays, strings,
+// numbers, literals) of one document. A container's config.json holds a
+// few thousand: Docker's about 700, or 2,500 with its seccomp profile; a
+// Kubernetes pod with thousands of service environment variables some ten
+// thousand. Each value costs some 50 bytes of bookkeeping besides its text,
+// so without a bound a 16 MiB document of 8 million zeros would take about
+// a gigabyte to read, in every runtime call that reads it.
+const MaxDocumentValues = 1 << 18
+
 // ParseTree reads exactly one JSON value. Duplicate member names, invalid
 // UTF-8 and anything but white space after the value are errors: runc's
 // decoder would silently take the last duplicate and ignore trailing data,
 // so the document could mean something else to runc than to the policy.
+// Nesting is bounded by jsontext (10,000 levels), the number of values by
+// MaxDocumentValues.
 func ParseTree(data []byte) (*Tree, error) {
-	dec := jsontext.NewDecoder(bytes.NewReader(data))
-	root, err := readNode(dec)
+	r := &treeReader{dec: jsontext.NewDecoder(bytes.NewReader(data))}
+	root, err := r.readNode()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return nil, fmt.Errorf("unexpected data after the JSON document at byte %d: a document must hold exactly one JSON value", dec.InputOffset())
+	if _, err := r.dec.ReadToken(); err != io.EOF {
+		return nil, fmt.Errorf("unexpected data after the JSON document at byte %d: a document must hold exactly one JSON value", r.dec.InputOffset())
 	}
 	return &Tree{Root: root}, nil
 }
 
-func readNode(dec *jsontext.Decoder) (any, error) {
-	switch dec.PeekKind() {
+// treeReader builds a Tree from a decoder, counting the values it reads.
+type treeReader struct {
+	dec    *jsontext.Decoder
+	values int
+}
+
+func (r *treeReader) count() error {
+	r.values++
+	if r.values > MaxDocumentValues {
+		return fmt.Errorf("the document holds more than %d JSON values (at byte %d), far more than any container's: refusing it rather than reading it into memory", MaxDocumentValues, r.dec.InputOffset())
+	}
+	return nil
+}
+
+func (r *treeReader) readNode() (any, error) {
+	if err := r.count(); err != nil {
+		return nil, err
+	}
+	switch r.dec.PeekKind() {
 	case '{':
-		return readObject(dec)
+		return r.readObject()
 	case '[':
-		return readArray(dec)
+		return r.readArray()
 	default:
-		v, err := dec.ReadValue()
+		v, err := r.dec.ReadValue()
 		if err != nil {
 			return nil, describeSyntaxError(err)
 		}
@@ -102,43 +130,43 @@ func readNode(dec *jsontext.Decoder) (any, error) {
 	}
 }
 
-func readObject(dec *jsontext.Decoder) (*Object, error) {
-	if _, err := dec.ReadToken(); err != nil {
+func (r *treeReader) readObject() (*Object, error) {
+	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
 	obj := &Object{}
-	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
+	for r.dec.PeekKind() != '}' {
+		tok, err := r.dec.ReadToken()
 		if err != nil {
 			return nil, describeSyntaxError(err)
 		}
 		// A token is only valid until the next read.
 		name := tok.String()
-		value, err := readNode(dec)
+		value, err := r.readNode()
 		if err != nil {
 			return nil, err
 		}
 		obj.Members = append(obj.Members, Member{Name: name, Value: value})
 	}
-	if _, err := dec.ReadToken(); err != nil {
+	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
 	return obj, nil
 }
 
-func readArray(dec *jsontext.Decoder) (*Array, error) {
-	if _, err := dec.ReadToken(); err != nil {
+func (r *treeReader) readArray() (*Array, error) {
+	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
 	arr := &Array{Items: []any{}}
-	for dec.PeekKind() != ']' {
-		item, err := readNode(dec)
+	for r.dec.PeekKind() != ']' {
+		item, err := r.readNode()
 		if err != nil {
 			return nil, err
 		}
 		arr.Items = append(arr.Items, item)
 	}
-	if _, err := dec.ReadToken(); err != nil {
+	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
 	return arr, nil
@@ -155,10 +183,12 @@ func describeSyntaxError(err error) error {
 	return fmt.Errorf("malformed JSON: %w", err)
 }
 
-// Encode writes the tree as compact JSON.
+// Encode writes the tree as compact JSON. Strings keep their escapes as
+// written ("\/" stays "\/"), so that a rewrite changes only what the policy
+// changed.
 func (t *Tree) Encode() ([]byte, error) {
 	var buf bytes.Buffer
-	enc := jsontext.NewEncoder(&buf)
+	enc := jsontext.NewEncoder(&buf, jsontext.PreserveRawStrings(true))
 	if err := writeNode(enc, t.Root); err != nil {
 		return nil, err
 	}

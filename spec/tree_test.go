@@ -22,6 +22,24 @@ func TestTreeKeepsUnknownFieldsOrderAndNumbers(t *testing.T) {
 	}
 }
 
+// Escapes are kept too: a rewrite of a document that writes "\/" or
+// "\u0041" must leave those strings as they were.
+func TestTreeKeepsStringEscapes(t *testing.T) {
+	in := `{"env":["A=\/x\u0041\t","\ud83d\ude00"],"x-vendor":{"k":"\"q\""}}`
+	tree, err := ParseTree([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, NewEditor(tree).Set("/root/readonly", true))
+	out, err := tree.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSuffix(in, "}") + `,"root":{"readonly":true}}`; string(out) != want {
+		t.Fatalf("a rewrite changed strings it did not touch:\n got %s\nwant %s", out, want)
+	}
+}
+
 func TestEditorCreatesParentsOnceAndRecordsPatch(t *testing.T) {
 	tree, _ := ParseTree([]byte(`{"linux":{"namespaces":[]},"x-vendor":true}`))
 	ed := NewEditor(tree)

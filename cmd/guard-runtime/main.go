@@ -30,11 +30,11 @@ func run(args []string) int {
 	case "pin":
 		return enforce.PinCommand(inv, os.Stdout, os.Stderr)
 	}
+	gate := &enforce.Gate{Inv: inv, Stdout: os.Stdout, Stderr: os.Stderr}
 	if inv.Command == "" && inv.Global.Version {
 		// dockerd reads the last lines naming "version" and "commit:", which
 		// stay runc's own.
-		fmt.Printf("guard-runtime version %s\n", version)
+		gate.Banner = fmt.Sprintf("guard-runtime version %s\n", version)
 	}
-	gate := &enforce.Gate{Inv: inv, Stderr: os.Stderr}
 	return gate.Run()
 }

@@ -961,3 +961,14 @@ func CloseSharedEngines() error {
 	ctrdShared.cri, ctrdShared.containerd, ctrdShared.podman = nil, nil, nil
 	return errors.Join(errs...)
 }
+
+// BuildCommand builds a command of this module (e.g. "./tests/cmd/pause")
+// as a static binary in the test's temp dir and returns its path.
+func BuildCommand(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if err := ctrdGoBuild(pkg, out); err != nil {
+		t.Fatalf("build %s: %v", pkg, err)
+	}
+	return out
+}
