@@ -85,7 +85,7 @@ func (g *Gate) policy(name string) (*Policy, error) {
 	if name == "" {
 		name = g.cfg.Policy.Default
 	}
-	p, err := LoadPolicy(dir, name)
+	p, err := loadPolicyCached(dir, name, g.cfg.Runtime.CacheDir)
 	if err != nil {
 		err = fmt.Errorf("guard-runtime: cannot use policy %q, refusing the call: %w", name, err)
 		g.recordFailure(err)

@@ -484,6 +484,11 @@ func (c *verifyCache) lookup(id fileIdentity) (string, error) {
 // readFile reads a small trusted file of the cache directory; a missing file
 // is (nil, nil).
 func (c *verifyCache) readFile(name string) ([]byte, error) {
+	return c.readFileUpTo(name, maxCacheEntrySize)
+}
+
+// readFileUpTo is readFile for entries of up to limit bytes.
+func (c *verifyCache) readFileUpTo(name string, limit int64) ([]byte, error) {
 	fd, err := unix.Open(c.dir+"/"+name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
@@ -497,7 +502,7 @@ func (c *verifyCache) readFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("stat %s/%s: %w", c.dir, name, err)
 	}
 	what := "verification cache file " + c.dir + "/" + name
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > maxCacheEntrySize {
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > limit {
 		return nil, fmt.Errorf("%s is not a small regular file: not trusted", what)
 	}
 	if err := checkCacheTrusted(&st, what); err != nil {

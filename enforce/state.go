@@ -141,7 +141,7 @@ func (g *Gate) containerPolicy(id string) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guard-runtime: cannot tell which policy container %s was created under, refusing: %w", id, err)
 	}
-	p, err := LoadPolicy(rec.Dir, rec.Policy)
+	p, err := loadPolicyCached(rec.Dir, rec.Policy, g.cfg.Runtime.CacheDir)
 	if err != nil {
 		return nil, fmt.Errorf("guard-runtime: container %s was created under policy %q, which cannot be used now, refusing: %w", id, rec.Policy, err)
 	}

@@ -1,0 +1,140 @@
+package enforce
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-json-experiment/json"
+)
+
+// The cache stores a policy as JSON: every shipped policy must come back
+// exactly as the YAML loader built it, derived state included.
+func TestShippedPoliciesSurviveTheCacheEncoding(t *testing.T) {
+	for _, name := range Available(shippedPolicies) {
+		t.Run(name, func(t *testing.T) {
+			p := loadShipped(t, name)
+			data, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back Policy
+			if err := json.Unmarshal(data, &back); err != nil {
+				t.Fatal(err)
+			}
+			if err := back.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p, &back) {
+				t.Fatalf("policy %s changed through the cache encoding:\n%+v\n%+v", name, p.Controls, back.Controls)
+			}
+		})
+	}
+}
+
+// settledClock makes files written by the test count as settled.
+func settledClock(t *testing.T) {
+	old := policyCacheNow
+	policyCacheNow = func() time.Time { return time.Now().Add(time.Hour) }
+	t.Cleanup(func() { policyCacheNow = old })
+}
+
+func copyPolicies(t *testing.T, names ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, n := range names {
+		data, err := os.ReadFile(filepath.Join(shippedPolicies, n+".yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, n+".yaml"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestCachedPolicyIsUsedUntilAFileOfItsChainChanges(t *testing.T) {
+	settledClock(t)
+	dir, cacheDir := copyPolicies(t, "baseline", "restricted"), filepath.Join(t.TempDir(), "cache")
+	p, err := loadPolicyCached(dir, "restricted", cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := openVerifyCache(cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hit := cache.lookupPolicy(policyEntryName(dir, "restricted"), dir, "restricted")
+	if hit == nil || !reflect.DeepEqual(hit, p) {
+		t.Fatalf("no usable cache entry after a load: %v", hit)
+	}
+
+	// A change to the parent policy, not the one named, must show.
+	base := filepath.Join(dir, "baseline.yaml")
+	data, _ := os.ReadFile(base)
+	if err := os.WriteFile(base, []byte(strings.Replace(string(data), "denied: [unconfined]", "denied: [unconfined, another]", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if cache.lookupPolicy(policyEntryName(dir, "restricted"), dir, "restricted") != nil {
+		t.Fatal("the cache entry survived a change to the policy it extends")
+	}
+	again, err := loadPolicyCached(dir, "restricted", cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(again, p) {
+		t.Fatal("the change to baseline.yaml was not read")
+	}
+}
+
+func TestCacheNeverAdmitsAPolicyThatBecameUntrusted(t *testing.T) {
+	settledClock(t)
+	dir, cacheDir := copyPolicies(t, "baseline"), filepath.Join(t.TempDir(), "cache")
+	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "baseline.yaml"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err == nil || !strings.Contains(err.Error(), "writable by group or others") {
+		t.Fatalf("a world-writable policy was used from the cache: %v", err)
+	}
+}
+
+func TestFreshlyWrittenPoliciesAreNotCached(t *testing.T) {
+	dir, cacheDir := copyPolicies(t, "baseline"), filepath.Join(t.TempDir(), "cache")
+	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(cacheDir, policyEntryName(dir, "baseline"))); err == nil {
+		t.Fatal("a policy written within the settle time was cached: a second write in the same ctime tick would go unseen")
+	}
+}
+
+func BenchmarkLoadPolicyFromYAML(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		if _, err := LoadPolicy(shippedPolicies, "restricted"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadPolicyFromCache(b *testing.B) {
+	old := policyCacheNow
+	policyCacheNow = func() time.Time { return time.Now().Add(time.Hour) }
+	defer func() { policyCacheNow = old }()
+	cacheDir := filepath.Join(b.TempDir(), "cache")
+	if _, err := loadPolicyCached(shippedPolicies, "restricted", cacheDir); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := loadPolicyCached(shippedPolicies, "restricted", cacheDir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
