@@ -100,8 +100,12 @@ func (g *Gate) rememberPolicy(p *Policy, id string) error {
 }
 
 // writePolicyRecord replaces the record atomically: a temporary file in the
-// same directory, synced, renamed over the record. The root is created as
-// runc creates it, 0700, if this is its first container.
+// same directory, renamed over the record, so a reader sees the old record
+// or the new one. It is not synced: like runc's own state beside it, the
+// record describes a container that does not outlive a reboot (runc's
+// root is on /run), and an fsync would cost every create milliseconds on
+// a disk-backed root. The root is created as runc creates it, 0700, if
+// this is its first container.
 func writePolicyRecord(root, id string, data []byte) (err error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return err
@@ -117,9 +121,6 @@ func writePolicyRecord(root, id string, data []byte) (err error) {
 		}
 	}()
 	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
 		return err
 	}
 	if err = tmp.Close(); err != nil {
