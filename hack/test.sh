@@ -26,7 +26,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "hack/test.sh: installing ${missing[*]}"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 go mod download
