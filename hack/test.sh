@@ -14,7 +14,7 @@ fi
 
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 if ! command -v go >/dev/null; then
-	echo "hack/test.sh: Go is not installed: install Go 1.26 (https://go.dev/doc/install) or apt-get install golang" >&2
+	echo "hack/test.sh: Go is not installed: install Go 1.26 or newer (Debian 12's golang package is too old) and put it on PATH" >&2
 	exit 1
 fi
 
