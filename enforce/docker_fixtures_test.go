@@ -28,10 +28,6 @@ type dockerCase struct {
 	fields []string
 	// restrictedFields must be named under restricted only.
 	restrictedFields []string
-	// needs names the control, outside this file's set, that baseline's
-	// verdict depends on; until a policy has it, only restricted's verdict
-	// (and the fields) are asserted.
-	needs string
 }
 
 var dockerCases = []dockerCase{
@@ -41,15 +37,15 @@ var dockerCases = []dockerCase{
 	{file: "privileged.json", baseline: DenyVerdict, restricted: DenyVerdict, fields: []string{
 		"/process/capabilities", "/process/capabilities/bounding", "/linux/devices", "/linux/resources/devices/0",
 		"/linux/seccomp", "/linux/maskedPaths", "/linux/readonlyPaths"}},
-	{file: "bind-docker-sock.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host paths"},
-	{file: "bind-etc.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host paths"},
-	{file: "bind-rshared.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "mount propagation"},
+	{file: "bind-docker-sock.json", baseline: DenyVerdict, restricted: DenyVerdict},
+	{file: "bind-etc.json", baseline: DenyVerdict, restricted: DenyVerdict},
+	{file: "bind-rshared.json", baseline: DenyVerdict, restricted: DenyVerdict},
 	{file: "named-volume.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/process/user/uid"}},
 	{file: "init.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/process/user/uid"}},
-	{file: "network-host.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host namespaces"},
-	{file: "pid-host.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host namespaces"},
-	{file: "ipc-host.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host namespaces"},
-	{file: "uts-host.json", baseline: DenyVerdict, restricted: DenyVerdict, needs: "host namespaces"},
+	{file: "network-host.json", baseline: DenyVerdict, restricted: DenyVerdict},
+	{file: "pid-host.json", baseline: DenyVerdict, restricted: DenyVerdict},
+	{file: "ipc-host.json", baseline: DenyVerdict, restricted: DenyVerdict},
+	{file: "uts-host.json", baseline: DenyVerdict, restricted: DenyVerdict},
 	{file: "seccomp-unconfined.json", baseline: DenyVerdict, restricted: DenyVerdict, fields: []string{"/linux/seccomp"}},
 	{file: "systempaths-unconfined.json", baseline: DenyVerdict, restricted: DenyVerdict, fields: []string{"/linux/maskedPaths", "/linux/readonlyPaths"}},
 	{file: "no-new-privileges.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/process/user/uid"}},
@@ -72,24 +68,6 @@ var dockerCases = []dockerCase{
 	{file: "update-memory-1g.json", baseline: Allow, restricted: Allow},
 	{file: "update-pids-limit-200.json", baseline: Allow, restricted: Allow},
 	{file: "update-cpus-2.json", baseline: Allow, restricted: Allow},
-}
-
-// controlsOfThisTable are the controls whose verdicts the table asserts
-// without condition. A policy with any other control has the ones the
-// `needs` rows wait for.
-var controlsOfThisTable = []string{
-	"runAsNonRoot", "capabilities", "readOnlyRoot", "resources", "noNewPrivileges",
-	"privileged", "devices", "sysctls", "seccomp", "appArmor", "seLinux", "maskedPaths", "procFd", "hooks",
-	"unified", "systemdProperties", "oom",
-}
-
-func hasOtherControls(p *Policy) bool {
-	for _, c := range p.Controls.List() {
-		if !slices.Contains(controlsOfThisTable, c.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // capturedDaemonHook is the hook path of the capture's dockerd (pid 1287).
@@ -175,11 +153,7 @@ func TestDockerFixtures(t *testing.T) {
 				if name == "restricted" {
 					want, fields = c.restricted, append(slices.Clone(c.fields), c.restrictedFields...)
 				}
-				switch {
-				case d.Verdict == want:
-				case c.needs != "" && name == "baseline" && !hasOtherControls(p):
-					t.Logf("%s: verdict %s not asserted: it needs the %s control, which %s does not have yet", name, d.Verdict, c.needs, name)
-				default:
+				if d.Verdict != want {
 					t.Errorf("%s: verdict %s, want %s; violations %+v", name, d.Verdict, want, d.Violations)
 				}
 				for _, field := range fields {
