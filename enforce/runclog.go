@@ -20,7 +20,8 @@ func reportError(stderr io.Writer, logFile, logFormat, msg string) {
 	if logFile == "" {
 		return
 	}
-	f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC, 0o644)
+	// O_NONBLOCK: a FIFO with no reader at the log path must not hang the call.
+	f, err := os.OpenFile(logFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_CLOEXEC|syscall.O_NONBLOCK, 0o644)
 	if err != nil {
 		fmt.Fprintf(stderr, "guard-runtime: cannot write the runtime log %s: %v\n", logFile, err)
 		return
