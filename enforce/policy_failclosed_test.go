@@ -230,3 +230,14 @@ func symlink(t *testing.T, target, link string) {
 		t.Fatal(err)
 	}
 }
+
+func TestPolicyNamesCannotLeaveTheDirectory(t *testing.T) {
+	for name, ok := range map[string]bool{
+		"restricted": true, "k8s-baseline": true, "team_a.v2": true, "A1": true,
+		"": false, "../etc": false, ".hidden": false, "-x": false, "_x": false, "a/b": false, "a b": false, "a\x00": false,
+	} {
+		if validPolicyName(name) != ok {
+			t.Errorf("validPolicyName(%q) = %v, want %v", name, !ok, ok)
+		}
+	}
+}
