@@ -250,12 +250,33 @@ func (c *Containerd) LogTail(lines int) string {
 }
 
 // CtrResult is the outcome of one ctr command.
-type CtrResult struct {
+type CtrResult = CommandResult
+
+// CommandResult is what an engine's command line (ctr, podman) did.
+type CommandResult struct {
 	Args     []string
 	Stdout   string
 	Stderr   string
-	ExitCode int   // ctr's exit status; for `ctr run` the container's
-	Err      error // nil when ctr exited 0
+	ExitCode int   // the command's exit status; for `ctr run` and `podman run` the container's
+	Err      error // nil when the command exited 0
+}
+
+// runForResult runs cmd, whose arguments after the engine's own global
+// flags are args, and collects what it did.
+func runForResult(cmd *exec.Cmd, name string, full, args []string) CommandResult {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := CommandResult{Args: full, Stdout: stdout.String(), Stderr: stderr.String()}
+	if err != nil {
+		r.ExitCode = -1
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			r.ExitCode = exitErr.ExitCode()
+		}
+		r.Err = fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(r.Stderr))
+	}
+	return r
 }
 
 // Ctr runs ctr against the private daemon in the given containerd
@@ -269,20 +290,7 @@ func (c *Containerd) Ctr(ctx context.Context, namespace string, args ...string) 
 		full = append(full, "--namespace", namespace)
 	}
 	full = append(full, args...)
-	cmd := c.InMountNamespace(ctx, "ctr", full...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := CtrResult{Args: full, Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		r.ExitCode = -1
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			r.ExitCode = exitErr.ExitCode()
-		}
-		r.Err = fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(r.Stderr))
-	}
-	return r
+	return runForResult(c.InMountNamespace(ctx, "ctr", full...), "ctr", full, args)
 }
 
 // CtrRunSpec describes one `ctr run --rm --runc-binary … --rootfs …`.

@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,13 +118,7 @@ func (p *Podman) AddRuntime(name string, rt RuntimeCommand) (*RuntimeWrapper, er
 }
 
 // PodmanResult is the outcome of one podman command.
-type PodmanResult struct {
-	Args     []string
-	Stdout   string
-	Stderr   string
-	ExitCode int   // podman's exit status; for `podman run` the container's
-	Err      error // nil when podman exited 0
-}
+type PodmanResult = CommandResult
 
 // Podman runs podman with the private global flags in front of args.
 func (p *Podman) Podman(ctx context.Context, args ...string) PodmanResult {
@@ -134,19 +127,7 @@ func (p *Podman) Podman(ctx context.Context, args ...string) PodmanResult {
 	full = append(full, args...)
 	cmd := exec.CommandContext(ctx, "podman", full...)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+p.ContainersConf, "CONTAINERS_STORAGE_CONF="+p.StorageConf)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := PodmanResult{Args: full, Stdout: stdout.String(), Stderr: stderr.String()}
-	if err != nil {
-		r.ExitCode = -1
-		var exitErr *exec.ExitError
-		if errors.As(err, &exitErr) {
-			r.ExitCode = exitErr.ExitCode()
-		}
-		r.Err = fmt.Errorf("podman %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(r.Stderr))
-	}
-	return r
+	return runForResult(cmd, "podman", full, args)
 }
 
 // PodmanRunSpec describes one `podman --runtime … run --rm … --rootfs DIR CMD`.
