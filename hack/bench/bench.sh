@@ -45,6 +45,7 @@ command -v go >/dev/null || die "go not found: install Go"
 T=$(mktemp -d /tmp/guard-bench.XXXXXX)
 cleanup() {
 	"$RUNC" --root "$T/runc-root" delete --force guard-bench >/dev/null 2>&1 || true
+	umount "$T/state" 2>/dev/null || true
 	if [ "${KEEP:-}" = 1 ]; then echo "kept $T" >&2; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -136,6 +137,11 @@ EOF
 # One bundle: create hands it to the stand-in, runc run starts it.
 BUNDLE=$T/bundle
 mkdir -p "$BUNDLE/rootfs/bin" "$T/state" "$T/runc-root"
+# The runtime's --root is on a tmpfs, as engines' roots are under /run on a
+# host (/run/docker/runtime-runc, /run/containerd/runc): guard-runtime keeps
+# its per-container policy record there, and a disk-backed root would time
+# the disk, not guard-runtime.
+mount -t tmpfs -o size=16m,mode=0700 tmpfs "$T/state" || die "cannot mount a tmpfs on $T/state (run as root)"
 cp "$BUSYBOX" "$BUNDLE/rootfs/bin/busybox"
 ln -s busybox "$BUNDLE/rootfs/bin/sh"
 ln -s busybox "$BUNDLE/rootfs/bin/true"
