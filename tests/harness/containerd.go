@@ -940,15 +940,22 @@ var ctrdShared struct {
 // the same message. TestMain must call CloseSharedEngines.
 func SharedContainerd(t testing.TB) *Containerd {
 	t.Helper()
+	return shareEngine(t, &ctrdShared.containerd, &ctrdShared.containerdErr, "private containerd", func() (*Containerd, error) { return StartContainerd() })
+}
+
+// shareEngine starts an engine on first use, under ctrdShared's lock, and
+// fails every caller with the same message when it could not start.
+func shareEngine[E any](t testing.TB, engine **E, startErr *error, what string, start func() (*E, error)) *E {
+	t.Helper()
 	ctrdShared.Lock()
 	defer ctrdShared.Unlock()
-	if ctrdShared.containerd == nil && ctrdShared.containerdErr == nil {
-		ctrdShared.containerd, ctrdShared.containerdErr = StartContainerd()
+	if *engine == nil && *startErr == nil {
+		*engine, *startErr = start()
 	}
-	if ctrdShared.containerdErr != nil {
-		t.Fatalf("private containerd: %v", ctrdShared.containerdErr)
+	if *startErr != nil {
+		t.Fatalf("%s: %v", what, *startErr)
 	}
-	return ctrdShared.containerd
+	return *engine
 }
 
 // CloseSharedEngines stops whatever SharedContainerd, SharedCRI and

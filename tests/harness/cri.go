@@ -833,13 +833,5 @@ func criCrictlUsable(bin string) bool {
 // TestMain must call CloseSharedEngines.
 func SharedCRI(t testing.TB, opts CRIOptions) *CRI {
 	t.Helper()
-	ctrdShared.Lock()
-	defer ctrdShared.Unlock()
-	if ctrdShared.cri == nil && ctrdShared.criErr == nil {
-		ctrdShared.cri, ctrdShared.criErr = StartCRI(opts)
-	}
-	if ctrdShared.criErr != nil {
-		t.Fatalf("private CRI containerd: %v", ctrdShared.criErr)
-	}
-	return ctrdShared.cri
+	return shareEngine(t, &ctrdShared.cri, &ctrdShared.criErr, "private CRI containerd", func() (*CRI, error) { return StartCRI(opts) })
 }

@@ -261,13 +261,5 @@ func (p *Podman) instancePids() []int {
 // use. TestMain must call CloseSharedEngines.
 func SharedPodman(t testing.TB) *Podman {
 	t.Helper()
-	ctrdShared.Lock()
-	defer ctrdShared.Unlock()
-	if ctrdShared.podman == nil && ctrdShared.podmanErr == nil {
-		ctrdShared.podman, ctrdShared.podmanErr = NewPodman()
-	}
-	if ctrdShared.podmanErr != nil {
-		t.Fatalf("private podman: %v", ctrdShared.podmanErr)
-	}
-	return ctrdShared.podman
+	return shareEngine(t, &ctrdShared.podman, &ctrdShared.podmanErr, "private podman", func() (*Podman, error) { return NewPodman() })
 }
