@@ -49,6 +49,10 @@ func (g *Gate) enforceConfig() error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: policy %q could not judge container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
 	}
+	// The audit record goes out on the other core while the document and
+	// the policy record are written; the call ends only once it is sent.
+	recorded := g.recordAsync(d, ctx)
+	defer recorded()
 	if err := g.apply(d, ctx, file); err != nil {
 		return err
 	}
@@ -81,7 +85,6 @@ func (g *Gate) policyAhead() func(map[string]string) (*Policy, error) {
 
 // apply carries out a decision on the document at file.
 func (g *Gate) apply(d *Decision, ctx Context, file string) error {
-	g.record(d, ctx)
 	switch d.Verdict {
 	case DenyVerdict:
 		return denial(d, ctx)
