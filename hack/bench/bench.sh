@@ -5,8 +5,11 @@
 #   direct         the runtime itself,
 #   wrapper        a bare static Go binary that only execs the runtime (the
 #                  floor for any Go shim: Go start-up plus one more exec),
-#   guard-runtime  with runtime verification and audit on,
-# for `create` of a bundle the policy admits unchanged and for `state` (a
+#   guard-runtime  with runtime verification and audit (journald) on,
+# for `create` of a bundle the policy admits unchanged (restricted, and a
+# bundle that complies with it), for `create` under the audit policy of a
+# bundle that violates most controls (every check fires and computes its
+# rewrite, the document is admitted unchanged), and for `state` (a
 # pass-through), and relates them to a real `runc run` cycle of a busybox
 # container. The runtime is a stand-in as large as runc (a static binary
 # padded to runc's size; it prints {} for state and exits 0), so that
@@ -20,10 +23,10 @@
 #   GUARD_BENCH_POLICY_DIR     policy directory (default: the repository's
 #                              policy.d when it has GUARD_BENCH_POLICY, else a
 #                              placeholder permissive policy in a temp dir)
-#   GUARD_BENCH_POLICY         policy name (default audit: it runs every
-#                              check and admits the document unchanged)
-#   GUARD_BENCH_BUNDLE_CONFIG  config.json for create (default: runc spec,
-#                              set to run /bin/true without a terminal)
+#   GUARD_BENCH_POLICY         policy name for create (default restricted)
+#   GUARD_BENCH_BUNDLE_CONFIG  config.json for create (default:
+#                              hack/bench/restricted-config.json, runc's spec
+#                              made to comply with restricted)
 #   RUNC, BUSYBOX              paths of runc and a static busybox
 #   KEEP=1                     keep the temp dir
 set -euo pipefail
@@ -31,7 +34,7 @@ set -euo pipefail
 ROUNDS=${ROUNDS:-200}
 RUNC=${RUNC:-/usr/sbin/runc}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
-POLICY=${GUARD_BENCH_POLICY:-audit}
+POLICY=${GUARD_BENCH_POLICY:-restricted}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 
 die() { echo "hack/bench: $*" >&2; exit 1; }
@@ -41,6 +44,7 @@ command -v go >/dev/null || die "go not found: install Go"
 [ -x "$BUSYBOX" ] || die "no busybox at $BUSYBOX: apt-get install -y busybox-static"
 [ "$(id -u)" = 0 ] || die "run as root: runc run needs it"
 [ "$ROUNDS" -ge 100 ] || die "ROUNDS=$ROUNDS: medians need at least 100 rounds"
+
 
 T=$(mktemp -d /tmp/guard-bench.XXXXXX)
 cleanup() {
@@ -104,6 +108,18 @@ build_main "$T/wrapper" "$WRAPPER" "-X main.target=$STANDIN"
 
 (cd "$REPO" && go build -o "$T/harness" ./hack/bench/harness)
 
+# journald must answer, or every record would time a failed send and the
+# fallback file instead of the journal.
+journald_answers() { "$T/harness" -journald-answers; }
+if ! journald_answers; then
+	[ -x /lib/systemd/systemd-journald ] || die "journald does not answer and /lib/systemd/systemd-journald is missing: apt-get install -y systemd"
+	echo "journald does not answer: starting /lib/systemd/systemd-journald" >&2
+	mkdir -p /run/systemd/journal
+	setsid /lib/systemd/systemd-journald </dev/null >/dev/null 2>&1 &
+	for _ in $(seq 50); do journald_answers && break; sleep 0.1; done
+	journald_answers || die "journald started but does not answer on /run/systemd/journal/socket"
+fi
+
 GUARD=
 if [ -d "$REPO/cmd/guard-runtime" ]; then
 	(cd "$REPO" && go build -trimpath -ldflags "-s -w" -o "$T/guard-runtime" ./cmd/guard-runtime) ||
@@ -134,30 +150,32 @@ audit:
   file: $T/audit.log
 EOF
 
-# One bundle: create hands it to the stand-in, runc run starts it.
+# Three bundles: create hands the first two to the stand-in, runc run
+# starts the third, which has a busybox rootfs.
 BUNDLE=$T/bundle
-mkdir -p "$BUNDLE/rootfs/bin" "$T/state" "$T/runc-root"
+AUDIT_BUNDLE=$T/audit-bundle
+RUN_BUNDLE=$T/run-bundle
+mkdir -p "$BUNDLE/rootfs" "$AUDIT_BUNDLE/rootfs" "$RUN_BUNDLE/rootfs/bin" "$T/state" "$T/runc-root"
 # The runtime's --root is on a tmpfs, as engines' roots are under /run on a
 # host (/run/docker/runtime-runc, /run/containerd/runc): guard-runtime keeps
 # its per-container policy record there, and a disk-backed root would time
 # the disk, not guard-runtime.
 mount -t tmpfs -o size=16m,mode=0700 tmpfs "$T/state" || die "cannot mount a tmpfs on $T/state (run as root)"
-cp "$BUSYBOX" "$BUNDLE/rootfs/bin/busybox"
-ln -s busybox "$BUNDLE/rootfs/bin/sh"
-ln -s busybox "$BUNDLE/rootfs/bin/true"
-if [ -n "${GUARD_BENCH_BUNDLE_CONFIG:-}" ]; then
-	cp "$GUARD_BENCH_BUNDLE_CONFIG" "$BUNDLE/config.json"
-else
-	(cd "$BUNDLE" && "$RUNC" spec)
-	sed -i 's/"terminal": true/"terminal": false/; s/^\(\s*\)"sh"$/\1"true"/' "$BUNDLE/config.json"
-fi
-"$RUNC" --root "$T/runc-root" run --bundle "$BUNDLE" guard-bench >/dev/null 2>"$T/runc-run.err" ||
+cp "$BUSYBOX" "$RUN_BUNDLE/rootfs/bin/busybox"
+ln -s busybox "$RUN_BUNDLE/rootfs/bin/sh"
+ln -s busybox "$RUN_BUNDLE/rootfs/bin/true"
+cp "${GUARD_BENCH_BUNDLE_CONFIG:-$REPO/hack/bench/restricted-config.json}" "$BUNDLE/config.json"
+(cd "$RUN_BUNDLE" && "$RUNC" spec)
+sed -i 's/"terminal": true/"terminal": false/; s/^\(\s*\)"sh"$/\1"true"/' "$RUN_BUNDLE/config.json"
+cp "$RUN_BUNDLE/config.json" "$AUDIT_BUNDLE/config.json"
+"$RUNC" --root "$T/runc-root" run --bundle "$RUN_BUNDLE" guard-bench >/dev/null 2>"$T/runc-run.err" ||
 	die "runc run of a busybox container failed (is $BUSYBOX static? apt-get install -y busybox-static): $(cat "$T/runc-run.err")"
 
 # The verification cache only records a file whose ctime has settled.
 while [ $(($(date +%s) - $(stat -c %Z "$STANDIN"))) -lt 3 ]; do sleep 0.5; done
 
 CREATE=(--root "$T/state" --log "$BUNDLE/log.json" --log-format json create --bundle "$BUNDLE" --pid-file "$BUNDLE/init.pid" guard-bench)
+AUDIT_CREATE=(--root "$T/state" --log "$AUDIT_BUNDLE/log.json" --log-format json create --bundle "$AUDIT_BUNDLE" --pid-file "$AUDIT_BUNDLE/init.pid" guard-bench-audit)
 STATE=(--root "$T/state" state guard-bench)
 spec_line() { local IFS=$'\t'; echo "$*"; }
 {
@@ -167,9 +185,13 @@ spec_line() { local IFS=$'\t'; echo "$*"; }
 	spec_line state/wrapper "$WRAPPER" "${STATE[@]}"
 	if [ -n "$GUARD" ]; then
 		spec_line create/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${CREATE[@]}"
+		if [ -f "$POLICY_DIR/audit.yaml" ]; then
+			spec_line create-audit/wrapper "$WRAPPER" "${AUDIT_CREATE[@]}"
+			spec_line create-audit/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy audit "${AUDIT_CREATE[@]}"
+		fi
 		spec_line state/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
 	fi
-	spec_line runc-run "$RUNC" --root "$T/runc-root" run --bundle "$BUNDLE" guard-bench
+	spec_line runc-run "$RUNC" --root "$T/runc-root" run --bundle "$RUN_BUNDLE" guard-bench
 } >"$T/spec"
 
 echo "timing $ROUNDS interleaved rounds on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)..." >&2
@@ -179,18 +201,20 @@ if [ -n "$GUARD" ] && [ -z "$(ls -A "$T/verified" 2>/dev/null)" ]; then
 	echo "hack/bench: warning: guard-runtime left no verification cache entry: its numbers include hashing the runtime" >&2
 fi
 
-awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" '
+awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" -v policy="$POLICY" '
 	{ median[$1] = $3; q1[$1] = $4; q3[$1] = $5 }
 	function cell(name) { return (name in median) ? sprintf("%8.3f [%.3f-%.3f]", median[name], q1[name], q3[name]) : sprintf("%8s", "-") }
 	function diff(a, b) { return (a in median && b in median) ? sprintf("%+8.3f", median[a] - median[b]) : sprintf("%8s", "-") }
 	END {
 		printf "per-call wall time in ms, median [quartiles] of %d interleaved rounds; runtime stand-in of %d bytes (runc'"'"'s size)\n\n", rounds, size
-		printf "%-7s %-24s %-24s %-24s %14s %14s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
-		split("create state", ops, " ")
-		for (i = 1; i <= 2; i++) {
+		printf "%-12s %-24s %-24s %-24s %14s %14s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
+		split("create create-audit state", ops, " ")
+		for (i = 1; i <= 3; i++) {
 			op = ops[i]
-			printf "%-7s %-24s %-24s %-24s %14s %14s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
+			if (!((op "/wrapper") in median)) continue
+			printf "%-12s %-24s %-24s %-24s %14s %14s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
 		}
+		printf "\ncreate: policy %s, a bundle it admits unchanged; create-audit: policy audit, runc'"'"'s default spec (every check fires)\n", policy
 		run = median["runc-run"]
 		printf "\nrunc run cycle of a busybox container: %.3f ms [%.3f-%.3f]\n", run, q1["runc-run"], q3["runc-run"]
 		printf "bare wrapper per call: +%.3f ms over direct exec (%.1f%% of a runc run cycle)\n", median["state/wrapper"] - median["state/direct"], 100 * (median["state/wrapper"] - median["state/direct"]) / run

@@ -4,6 +4,7 @@
 // quartiles of each command's wall time.
 //
 //	harness -rounds N SPEC
+//	harness -journald-answers
 //
 // SPEC has one command per line: a name, then argv[0] (a path) and the
 // arguments, separated by tabs. Commands run with stdin, stdout and stderr
@@ -19,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"slices"
@@ -36,7 +38,11 @@ type command struct {
 func main() {
 	rounds := flag.Int("rounds", 100, "interleaved rounds")
 	warmup := flag.Int("warmup", 3, "untimed runs of each command before the rounds")
+	journald := flag.Bool("journald-answers", false, "only exit 0 when journald takes datagrams on its socket, 1 otherwise")
 	flag.Parse()
+	if *journald {
+		os.Exit(journaldAnswers())
+	}
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: harness [-rounds N] [-warmup N] SPEC")
 		os.Exit(2)
@@ -141,4 +147,15 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "harness:", err)
 	os.Exit(1)
+}
+
+// journaldAnswers connects to journald's native socket: a socket file left
+// by a journald that is gone refuses the connection.
+func journaldAnswers() int {
+	conn, err := net.Dial("unixgram", "/run/systemd/journal/socket")
+	if err != nil {
+		return 1
+	}
+	conn.Close()
+	return 0
 }
