@@ -82,14 +82,15 @@ func (o *Object) remove(name string) bool {
 // a gigabyte to read, in every runtime call that reads it.
 const MaxDocumentValues = 1 << 18
 
-// ParseTree reads exactly one JSON value. Duplicate member names, invalid
+// ParseTree reads exactly one JSON value. The tree's scalars are slices of
+// data, which must not change while the tree is in use. Duplicate member names, invalid
 // UTF-8 and anything but white space after the value are errors: runc's
 // decoder would silently take the last duplicate and ignore trailing data,
 // so the document could mean something else to runc than to the policy.
 // Nesting is bounded by jsontext (10,000 levels), the number of values by
 // MaxDocumentValues.
 func ParseTree(data []byte) (*Tree, error) {
-	r := &treeReader{dec: jsontext.NewDecoder(bytes.NewReader(data))}
+	r := &treeReader{dec: jsontext.NewDecoder(bytes.NewReader(data)), data: data}
 	root, err := r.readNode()
 	if err != nil {
 		return nil, err
@@ -101,9 +102,16 @@ func ParseTree(data []byte) (*Tree, error) {
 }
 
 // treeReader builds a Tree from a decoder, counting the values it reads.
+// A config.json holds thousands of values, so the reader allocates little
+// per value: scalars are slices of the document itself, and the members
+// and items of the objects and arrays being read collect on two stacks, each
+// copied once into a slice of the right size when its container ends.
 type treeReader struct {
-	dec    *jsontext.Decoder
-	values int
+	dec     *jsontext.Decoder
+	data    []byte
+	values  int
+	members []Member
+	items   []any
 }
 
 func (r *treeReader) count() error {
@@ -128,7 +136,9 @@ func (r *treeReader) readNode() (any, error) {
 		if err != nil {
 			return nil, describeSyntaxError(err)
 		}
-		return Scalar(v.Clone()), nil
+		// v is the decoder's copy of the bytes just before the offset.
+		end := int(r.dec.InputOffset())
+		return Scalar(r.data[end-len(v) : end : end]), nil
 	}
 }
 
@@ -136,7 +146,7 @@ func (r *treeReader) readObject() (*Object, error) {
 	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
-	obj := &Object{}
+	start := len(r.members)
 	for r.dec.PeekKind() != '}' {
 		tok, err := r.dec.ReadToken()
 		if err != nil {
@@ -148,11 +158,14 @@ func (r *treeReader) readObject() (*Object, error) {
 		if err != nil {
 			return nil, err
 		}
-		obj.Members = append(obj.Members, Member{Name: name, Value: value})
+		r.members = append(r.members, Member{Name: name, Value: value})
 	}
 	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
+	obj := &Object{Members: append([]Member(nil), r.members[start:]...)}
+	clear(r.members[start:])
+	r.members = r.members[:start]
 	return obj, nil
 }
 
@@ -160,17 +173,20 @@ func (r *treeReader) readArray() (*Array, error) {
 	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
-	arr := &Array{Items: []any{}}
+	start := len(r.items)
 	for r.dec.PeekKind() != ']' {
 		item, err := r.readNode()
 		if err != nil {
 			return nil, err
 		}
-		arr.Items = append(arr.Items, item)
+		r.items = append(r.items, item)
 	}
 	if _, err := r.dec.ReadToken(); err != nil {
 		return nil, describeSyntaxError(err)
 	}
+	arr := &Array{Items: append(make([]any, 0, len(r.items)-start), r.items[start:]...)}
+	clear(r.items[start:])
+	r.items = r.items[:start]
 	return arr, nil
 }
 
