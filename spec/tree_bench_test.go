@@ -1,0 +1,44 @@
+package spec
+
+import (
+	"os"
+	"testing"
+)
+
+// benchConfig is the config.json hack/bench times create with: runc's spec
+// with Docker's default seccomp profile, some 2,500 JSON values.
+const benchConfig = "../hack/bench/restricted-config.json"
+
+func BenchmarkParseTree(b *testing.B) {
+	data, err := os.ReadFile(benchConfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := ParseTree(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// ParseTree runs on every create; its allocations are most of its cost.
+// Counting them is deterministic, unlike timing: one per scalar (its
+// interface value), object name, object and array, and a few more for the
+// decoder. Copying each scalar or growing each container by appends would
+// take about 1,400.
+func TestParseTreeAllocations(t *testing.T) {
+	data, err := os.ReadFile(benchConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := ParseTree(data); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1000 {
+		t.Fatalf("ParseTree of %s: %.0f allocations, want at most 1000", benchConfig, allocs)
+	}
+}
