@@ -38,7 +38,7 @@ type Report struct {
 }
 
 func newReport(policy string, tree *spec.Tree) *Report {
-	return &Report{policy: policy, editor: spec.NewEditor(tree.Clone())}
+	return &Report{policy: policy, editor: spec.NewCopyEditor(tree)}
 }
 
 // Policy names the policy being applied, for messages.

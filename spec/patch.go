@@ -21,11 +21,27 @@ type Operation struct {
 type Editor struct {
 	tree *Tree
 	ops  []Operation
+	// shared says tree is the caller's, to be copied before a change.
+	shared bool
 }
 
 // NewEditor edits t.
 func NewEditor(t *Tree) *Editor {
 	return &Editor{tree: t}
+}
+
+// NewCopyEditor edits a copy of t, made at the first change: judging a
+// document that needs no change, the usual case, copies none of its
+// thousands of values.
+func NewCopyEditor(t *Tree) *Editor {
+	return &Editor{tree: t, shared: true}
+}
+
+// own makes the tree the editor's own before its first change.
+func (e *Editor) own() {
+	if e.shared {
+		e.tree, e.shared = e.tree.Clone(), false
+	}
 }
 
 // Tree returns the edited tree.
@@ -44,6 +60,7 @@ func (e *Editor) Set(ptr string, v any) error {
 	if err != nil {
 		return err
 	}
+	e.own()
 	tokens, err := splitPointer(ptr)
 	if err != nil {
 		return err
@@ -107,6 +124,7 @@ func (e *Editor) Remove(ptr string) error {
 	if err != nil || len(tokens) == 0 {
 		return fmt.Errorf("cannot remove %q", ptr)
 	}
+	e.own()
 	parent, ok := e.tree.Get(Pointer(tokens[:len(tokens)-1]...))
 	if !ok {
 		return nil
@@ -133,6 +151,7 @@ func (e *Editor) Remove(ptr string) error {
 // Append adds v at the end of the array at ptr, creating the array if it is
 // missing or null.
 func (e *Editor) Append(ptr string, v any) error {
+	e.own()
 	existing, ok := e.tree.Get(ptr)
 	arr, isArr := existing.(*Array)
 	if !ok || !isArr {

@@ -86,3 +86,25 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A copy editor leaves the caller's tree as it was, and copies nothing
+// while nothing changes: judging an admitted document copies none of it.
+func TestCopyEditorCopiesOnFirstChange(t *testing.T) {
+	in := `{"root":{"path":"rootfs"},"x-vendor":[1,2]}`
+	tree, _ := ParseTree([]byte(in))
+	ed := NewCopyEditor(tree)
+	if ed.Tree() != tree {
+		t.Fatal("the editor copied the tree before any change")
+	}
+	must(t, ed.Set("/root/readonly", true))
+	must(t, ed.Remove("/x-vendor"))
+	if ed.Tree() == tree {
+		t.Fatal("the editor changed the caller's tree")
+	}
+	if out, _ := tree.Encode(); string(out) != in {
+		t.Fatalf("the caller's tree changed: %s", out)
+	}
+	if out, _ := ed.Tree().Encode(); string(out) != `{"root":{"path":"rootfs","readonly":true}}` {
+		t.Fatalf("edited: %s", out)
+	}
+}
