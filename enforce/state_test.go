@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -236,4 +237,29 @@ func mustParse(tb testing.TB, args ...string) *spec.Invocation {
 		tb.Fatal(err)
 	}
 	return inv
+}
+
+// The record written by hand is what encoding/json writes, and reads back.
+func TestPolicyRecordEncoding(t *testing.T) {
+	for _, rec := range []policyRecord{
+		{Policy: "restricted", Dir: "/etc/guard-runtime/policy.d"},
+		{Policy: "p", Dir: "/dir with \"quotes\", \\, <html> & é\t"},
+	} {
+		got, err := rec.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(rec)
+		var gotValue, wantValue any
+		if json.Unmarshal(got, &gotValue) != nil || json.Unmarshal(want, &wantValue) != nil || !reflect.DeepEqual(gotValue, wantValue) {
+			t.Errorf("encode: %s, encoding/json: %s", got, want)
+		}
+		back, err := decodePolicyRecord("record", got)
+		if err != nil || *back != rec {
+			t.Errorf("read back %+v, %v; want %+v", back, err, rec)
+		}
+	}
+	if _, err := (policyRecord{Policy: "p", Dir: "/\xff"}).encode(); err == nil {
+		t.Error("a directory that is not UTF-8 was encoded")
+	}
 }
