@@ -81,8 +81,8 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 	if err != nil || data == nil {
 		return nil
 	}
-	var e policyEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Magic != policyCacheMagic || e.Dir != dir || e.Name != name || e.Policy == nil {
+	e, ok := decodePolicyEntry(data)
+	if !ok || e.Magic != policyCacheMagic || e.Dir != dir || e.Name != name || e.Policy == nil {
 		return nil
 	}
 	for _, f := range e.Files {
@@ -96,6 +96,33 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 		return nil
 	}
 	return e.Policy
+}
+
+//go:generate go test -run ^TestGeneratedPolicyDecoderIsCurrent$ . -regenerate
+
+// generatedPolicyEntryDecoder fills a zero entry from its tree without
+// reflection, or reports that it cannot (policy_decode_gen.go, see
+// hack/gendecode); nil until generated.
+var generatedPolicyEntryDecoder func(root any, e *policyEntry) bool
+
+// decodePolicyEntry reads a cache entry. json.Unmarshal would build its
+// decoders for the whole Policy type by reflection first, in every
+// runtime call; the generated decoder reads the same value from the
+// document's tree, and leaves anything unusual to json.Unmarshal.
+func decodePolicyEntry(data []byte) (*policyEntry, bool) {
+	if generatedPolicyEntryDecoder != nil {
+		if tree, err := spec.ParseTree(data); err == nil {
+			e := &policyEntry{}
+			if generatedPolicyEntryDecoder(tree.Root, e) {
+				return e, true
+			}
+		}
+	}
+	e := &policyEntry{}
+	if err := json.Unmarshal(data, e); err != nil {
+		return nil, false
+	}
+	return e, true
 }
 
 func (c *verifyCache) storePolicy(entryName string, e *policyEntry) {

@@ -36,10 +36,18 @@ type (
 // "proceſſ" both fill process), and ignores whatever follows the first
 // value. guard-runtime must judge exactly what runc will run, so each of
 // these is an error here, as are numbers out of range for their field.
+//
+// A well-formed document of a type with a generated decoder
+// (decode_gen.go) is read straight from its tree; anything that decoder
+// does not plainly handle takes the reflective path below, which gives
+// the errors.
 func Decode[T any](data []byte) (*Document[T], error) {
 	tree, err := ParseTree(data)
 	if err != nil {
 		return nil, err
+	}
+	if value, ok := fastDecode[T](tree.Root); ok {
+		return &Document[T]{Tree: tree, Value: value}, nil
 	}
 	if err := checkKeyCase(tree.Root, reflect.TypeFor[T](), ""); err != nil {
 		return nil, err
@@ -49,6 +57,34 @@ func Decode[T any](data []byte) (*Document[T], error) {
 		return nil, describeTypeError(err)
 	}
 	return &Document[T]{Tree: tree, Value: value}, nil
+}
+
+//go:generate go test -run ^TestGeneratedDecodersAreCurrent$ . -regenerate
+
+// fastDecoders maps a document type T to its generated decoder, a
+// func(root any, v *T) bool that fills the zero value v from a tree and
+// reports whether it could (see hack/gendecode). decode_gen.go registers
+// them; without it every document takes the reflective path.
+var fastDecoders = map[reflect.Type]any{}
+
+func registerFastDecoder[T any](decode func(root any, v *T) bool) {
+	fastDecoders[reflect.TypeFor[T]()] = decode
+}
+
+// fastDecode reads root with T's generated decoder, if there is one and
+// it can: then the value is the one json.Unmarshal would give, and no
+// key can be a case variant of a field's name (such a key is unknown to
+// the decoder).
+func fastDecode[T any](root any) (*T, bool) {
+	decode, ok := fastDecoders[reflect.TypeFor[T]()].(func(any, *T) bool)
+	if !ok {
+		return nil, false
+	}
+	value := new(T)
+	if !decode(root, value) {
+		return nil, false
+	}
+	return value, true
 }
 
 // DecodeConfig reads a bundle's config.json.
