@@ -111,6 +111,11 @@ const maxConfigSize = 1 << 20
 // policy, it must be a regular file only root can have written; reading it
 // never blocks (a FIFO) and is bounded (a symlink to /dev/zero).
 func LoadConfig(path string) (*Config, error) {
+	return loadConfigCached(path)
+}
+
+// loadConfigFile is LoadConfig without the config cache.
+func loadConfigFile(path string) (*Config, error) {
 	data, err := spec.ReadFile(path, maxConfigSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("config %s does not exist: install guard-runtime with hack/install.sh or pass --guard-config FILE", path)

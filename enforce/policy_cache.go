@@ -100,25 +100,44 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 
 //go:generate go test -run ^TestGeneratedPolicyDecoderIsCurrent$ . -regenerate
 
-// generatedPolicyEntryDecoder fills a zero entry from its tree without
-// reflection, or reports that it cannot (policy_decode_gen.go, see
-// hack/gendecode); nil until generated.
-var generatedPolicyEntryDecoder func(root any, e *policyEntry) bool
+// The generated decoders of cache entries (policy_decode_gen.go, see
+// hack/gendecode) fill a zero entry from its tree without reflection, or
+// report that they cannot; nil until generated.
+var (
+	generatedPolicyEntryDecoder func(root any, e *policyEntry) bool
+	generatedConfigEntryDecoder func(root any, e *configEntry) bool
+)
+
+// registerGeneratedDecoder is how the generated file makes its decoders known.
+func registerGeneratedDecoder(decoder any) {
+	switch decoder := decoder.(type) {
+	case func(any, *policyEntry) bool:
+		generatedPolicyEntryDecoder = decoder
+	case func(any, *configEntry) bool:
+		generatedConfigEntryDecoder = decoder
+	}
+}
 
 // decodePolicyEntry reads a cache entry. json.Unmarshal would build its
 // decoders for the whole Policy type by reflection first, in every
 // runtime call; the generated decoder reads the same value from the
 // document's tree, and leaves anything unusual to json.Unmarshal.
 func decodePolicyEntry(data []byte) (*policyEntry, bool) {
-	if generatedPolicyEntryDecoder != nil {
+	return decodeCacheEntry(data, generatedPolicyEntryDecoder)
+}
+
+// decodeCacheEntry reads an entry of type T with generated when it can,
+// with json.Unmarshal otherwise.
+func decodeCacheEntry[T any](data []byte, generated func(any, *T) bool) (*T, bool) {
+	if generated != nil {
 		if tree, err := spec.ParseTree(data); err == nil {
-			e := &policyEntry{}
-			if generatedPolicyEntryDecoder(tree.Root, e) {
+			e := new(T)
+			if generated(tree.Root, e) {
 				return e, true
 			}
 		}
 	}
-	e := &policyEntry{}
+	e := new(T)
 	if err := json.Unmarshal(data, e); err != nil {
 		return nil, false
 	}

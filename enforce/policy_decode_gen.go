@@ -9,7 +9,8 @@ import (
 )
 
 func init() {
-	generatedPolicyEntryDecoder = fastDecodePolicyEntry
+	registerGeneratedDecoder(fastDecodePolicyEntry)
+	registerGeneratedDecoder(fastDecodeConfigEntry)
 }
 
 // fastNull reports whether node is the literal null, which leaves a
@@ -44,6 +45,36 @@ func fastDecodePolicyEntry(node any, v *policyEntry) bool {
 			}
 		case "policy":
 			if !fastDecodePtrToPolicy(member.Value, &v.Policy) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func fastDecodeConfigEntry(node any, v *configEntry) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "config":
+			if !fastDecodePtrToConfig(member.Value, &v.Config) {
+				return false
+			}
+		case "identity":
+			if !fastDecodeString(member.Value, &v.Identity) {
+				return false
+			}
+		case "magic":
+			if !fastDecodeString(member.Value, &v.Magic) {
+				return false
+			}
+		case "path":
+			if !fastDecodeString(member.Value, &v.Path) {
 				return false
 			}
 		default:
@@ -88,6 +119,15 @@ func fastDecodePtrToPolicy(node any, v **Policy) bool {
 	elem := new(Policy)
 	*v = elem
 	return fastDecodePolicy(node, elem)
+}
+
+func fastDecodePtrToConfig(node any, v **Config) bool {
+	if fastNull(node) {
+		return true
+	}
+	elem := new(Config)
+	*v = elem
+	return fastDecodeConfig(node, elem)
 }
 
 func fastDecodePolicySource(node any, v *policySource) bool {
@@ -141,6 +181,40 @@ func fastDecodePolicy(node any, v *Policy) bool {
 			}
 		case "Name":
 			if !fastDecodeString(member.Value, &v.Name) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func fastDecodeConfig(node any, v *Config) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "Audit":
+			if !fastDecodeAuditConfig(member.Value, &v.Audit) {
+				return false
+			}
+		case "File":
+			if !fastDecodeString(member.Value, &v.File) {
+				return false
+			}
+		case "Kubernetes":
+			if !fastDecodeKubernetesConfig(member.Value, &v.Kubernetes) {
+				return false
+			}
+		case "Policy":
+			if !fastDecodePolicyConfig(member.Value, &v.Policy) {
+				return false
+			}
+		case "Runtime":
+			if !fastDecodeRuntimeConfig(member.Value, &v.Runtime) {
 				return false
 			}
 		default:
@@ -259,6 +333,90 @@ func fastDecodeMode(node any, v *Mode) bool {
 	value, ok := scalar.Text()
 	*v = Mode(value)
 	return ok
+}
+
+func fastDecodeAuditConfig(node any, v *AuditConfig) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "File":
+			if !fastDecodeString(member.Value, &v.File) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func fastDecodeKubernetesConfig(node any, v *KubernetesConfig) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "Namespaces":
+			if !fastDecodeMapOfStringToString(member.Value, &v.Namespaces) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func fastDecodePolicyConfig(node any, v *PolicyConfig) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "Default":
+			if !fastDecodeString(member.Value, &v.Default) {
+				return false
+			}
+		case "Dir":
+			if !fastDecodeString(member.Value, &v.Dir) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func fastDecodeRuntimeConfig(node any, v *RuntimeConfig) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	for _, member := range object.Members {
+		switch member.Name {
+		case "CacheDir":
+			if !fastDecodeString(member.Value, &v.CacheDir) {
+				return false
+			}
+		case "Path":
+			if !fastDecodeString(member.Value, &v.Path) {
+				return false
+			}
+		case "SHA256":
+			if !fastDecodeDigests(member.Value, &v.SHA256) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func fastDecodePtrToAppArmor(node any, v **AppArmor) bool {
@@ -448,6 +606,38 @@ func fastDecodePtrToUnified(node any, v **Unified) bool {
 	elem := new(Unified)
 	*v = elem
 	return fastDecodeUnified(node, elem)
+}
+
+func fastDecodeMapOfStringToString(node any, v *map[string]string) bool {
+	object, ok := node.(*spec.Object)
+	if !ok {
+		return fastNull(node)
+	}
+	entries := make(map[string]string, len(object.Members))
+	for _, member := range object.Members {
+		var value string
+		if !fastDecodeString(member.Value, &value) {
+			return false
+		}
+		entries[string(member.Name)] = value
+	}
+	*v = entries
+	return true
+}
+
+func fastDecodeDigests(node any, v *Digests) bool {
+	array, ok := node.(*spec.Array)
+	if !ok {
+		return fastNull(node)
+	}
+	items := make(Digests, len(array.Items))
+	for i, item := range array.Items {
+		if !fastDecodeString(item, &items[i]) {
+			return false
+		}
+	}
+	*v = items
+	return true
 }
 
 func fastDecodeAppArmor(node any, v *AppArmor) bool {
@@ -955,23 +1145,6 @@ func fastDecodeSliceOfMountRule(node any, v *[]MountRule) bool {
 		}
 	}
 	*v = items
-	return true
-}
-
-func fastDecodeMapOfStringToString(node any, v *map[string]string) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
-	}
-	entries := make(map[string]string, len(object.Members))
-	for _, member := range object.Members {
-		var value string
-		if !fastDecodeString(member.Value, &value) {
-			return false
-		}
-		entries[string(member.Name)] = value
-	}
-	*v = entries
 	return true
 }
 

@@ -15,8 +15,8 @@ const generatedPolicyDecoder = "policy_decode_gen.go"
 var policyDecoderConfig = gendecode.Config{
 	Package:     "enforce",
 	PackagePath: "github.com/guard-runtime/guard-runtime/enforce",
-	Roots:       []reflect.Type{reflect.TypeFor[policyEntry]()},
-	Register:    "generatedPolicyEntryDecoder = %s",
+	Roots:       []reflect.Type{reflect.TypeFor[policyEntry](), reflect.TypeFor[configEntry]()},
+	Register:    "registerGeneratedDecoder(%s)",
 	Regenerate:  "go generate ./enforce/ (delete this file first if the package no longer builds)",
 }
 

@@ -1,0 +1,125 @@
+package enforce
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"path/filepath"
+	"time"
+
+	"github.com/go-json-experiment/json"
+	"golang.org/x/sys/unix"
+)
+
+// The config cache keeps config.yaml as it was read and checked, so that
+// a runtime call, pass-through ones included, parses no YAML: a fresh
+// process's YAML parse of config.yaml costs about 0.1 ms, on a call whose
+// whole budget is 0.5 ms. It works as the policy cache does: an entry
+// names the file with its (device, inode, size, mtime, ctime), followed
+// through symlinks, and is used only while the file still has exactly that
+// identity and is still root's and not writable by group or others; any
+// write, chmod or chown changes the ctime, a replacement the inode.
+//
+// config.yaml says where the verification cache is, so its own entry
+// cannot live there: config entries live in the default cache directory,
+// /var/lib/guard-runtime/verified, trusted on the same terms (root's,
+// 0700).
+
+const (
+	configCacheMagic = "guard-runtime-config-v1"
+	// maxConfigEntry bounds an entry: a config mapping many Kubernetes
+	// namespaces to policies is larger than a verification entry.
+	maxConfigEntry = 1 << 16
+)
+
+// configCacheDir is where config entries live; tests move it.
+var configCacheDir = DefaultCacheDir
+
+// configCacheNow is the clock the settle rule reads; tests move it on.
+var configCacheNow = time.Now
+
+type configEntry struct {
+	Magic    string  `json:"magic"`
+	Path     string  `json:"path"`
+	Identity string  `json:"identity"`
+	Config   *Config `json:"config"`
+}
+
+// loadConfigCached is loadConfigFile through the config cache. Any
+// problem with the cache falls back to reading the file.
+func loadConfigCached(path string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return loadConfigFile(path)
+	}
+	before, ok := trustedConfigIdentity(abs)
+	if ok {
+		if cfg := lookupConfig(abs, before); cfg != nil {
+			cfg.File = path
+			return cfg, nil
+		}
+	}
+	cfg, err := loadConfigFile(path)
+	if err != nil || !ok || cfg.Runtime.CacheDir == "" {
+		return cfg, err
+	}
+	// Cache only what was read from a file that did not change while it
+	// was read, and whose last change is old enough for its ctime to be
+	// told apart from the next one.
+	if after, okAfter := trustedConfigIdentity(abs); okAfter && after == before && settled(before, configCacheNow()) {
+		storeConfig(abs, before, cfg)
+	}
+	return cfg, nil
+}
+
+// trustedConfigIdentity is the identity of the file at path when it is a
+// regular file LoadConfig would trust.
+func trustedConfigIdentity(path string) (fileIdentity, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fileIdentity{}, false
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o022 != 0 {
+		return fileIdentity{}, false
+	}
+	return identityOf(&st), true
+}
+
+func configEntryName(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	return "c-" + hex.EncodeToString(sum[:12])
+}
+
+func lookupConfig(path string, id fileIdentity) *Config {
+	cache, err := openVerifyCache(configCacheDir)
+	if err != nil || cache == nil {
+		return nil
+	}
+	defer cache.close()
+	data, err := cache.readFileUpTo(configEntryName(path), maxConfigEntry)
+	if err != nil || data == nil {
+		return nil
+	}
+	e, ok := decodeConfigEntry(data)
+	if !ok || e.Magic != configCacheMagic || e.Path != path || e.Identity != string(id.appendKey(nil)) || e.Config == nil {
+		return nil
+	}
+	return e.Config
+}
+
+func storeConfig(path string, id fileIdentity, cfg *Config) {
+	cache, err := openVerifyCache(configCacheDir)
+	if err != nil || cache == nil {
+		return
+	}
+	defer cache.close()
+	data, err := json.Marshal(&configEntry{Magic: configCacheMagic, Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
+	if err != nil || len(data) > maxConfigEntry {
+		return
+	}
+	cache.writeFile(configEntryName(path), data) // a failed write only costs the next call a parse
+}
+
+// decodeConfigEntry reads a config entry, through its generated decoder.
+func decodeConfigEntry(data []byte) (*configEntry, bool) {
+	return decodeCacheEntry(data, generatedConfigEntryDecoder)
+}
