@@ -1,13 +1,11 @@
 package enforce
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml/ast"
 
 	"github.com/guard-runtime/guard-runtime/spec"
 )
@@ -75,21 +73,28 @@ func (k KubernetesConfig) policyFor(annotations map[string]string) string {
 // Digests is one sha256 digest or a list of them.
 type Digests []string
 
-// UnmarshalYAML accepts a single string as well as a list.
-func (d *Digests) UnmarshalYAML(node *yaml.Node) error {
-	if node.Kind == yaml.ScalarNode {
-		if node.Tag == "!!null" {
-			*d = nil
-			return nil
+// UnmarshalYAML accepts a single digest as well as a list, each as written.
+func (d *Digests) UnmarshalYAML(node ast.Node) error {
+	switch n := node.(type) {
+	case *ast.NullNode:
+		*d = nil
+	case *ast.SequenceNode:
+		list := make(Digests, 0, len(n.Values))
+		for _, item := range n.Values {
+			digest, err := scalarText(item)
+			if err != nil {
+				return err
+			}
+			list = append(list, digest)
 		}
-		*d = Digests{node.Value}
-		return nil
+		*d = list
+	default:
+		digest, err := scalarText(node)
+		if err != nil {
+			return err
+		}
+		*d = Digests{digest}
 	}
-	var list []string
-	if err := node.Decode(&list); err != nil {
-		return err
-	}
-	*d = list
 	return nil
 }
 
@@ -134,21 +139,20 @@ func loadConfigFile(path string) (*Config, error) {
 	return cfg, nil
 }
 
+// configHoldsOneDocument is what a second YAML document in config.yaml is
+// told.
+const configHoldsOneDocument = `config.yaml holds one; remove the "---" and what follows`
+
 // ParseConfig decodes config.yaml and fills in defaults. It holds one YAML
 // document: a second one after "---" would otherwise be silently ignored.
 func ParseConfig(data []byte) (*Config, error) {
 	cfg := &Config{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+	body, err := parseYAML(data, configHoldsOneDocument)
+	if err != nil {
 		return nil, err
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("line %d: a second YAML document: config.yaml holds one; remove the \"---\" and what follows", next.Line)
+	if err := decodeYAML(body, cfg); err != nil {
+		return nil, err
 	}
 	cfg.fillDefaults()
 	return cfg, nil

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -40,5 +41,64 @@ func TestNamespacePolicyComesOnlyFromTheSandboxNamespaceAnnotation(t *testing.T)
 		if got := k.policyFor(c.annotations); got != c.want {
 			t.Errorf("policyFor(%v) = %q, want %q", c.annotations, got, c.want)
 		}
+	}
+}
+
+func TestConfigDigestsAreOneOrAList(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want Digests
+	}{
+		{"sha256: abc", Digests{"abc"}},
+		{"sha256: [a, b]", Digests{"a", "b"}},
+		{"sha256:\n    - a\n    - b", Digests{"a", "b"}},
+		{"sha256:", nil},
+		{"sha256: ~", nil},
+		{`sha256: "abc"`, Digests{"abc"}},
+		// Written as it stands, never read as a number.
+		{"sha256: 0123", Digests{"0123"}},
+		{"sha256: [1e5, 0x1F]", Digests{"1e5", "0x1F"}},
+	} {
+		cfg, err := ParseConfig([]byte("runtime:\n  " + tc.text + "\n"))
+		if err != nil {
+			t.Errorf("%q: %v", tc.text, err)
+			continue
+		}
+		if !reflect.DeepEqual(cfg.Runtime.SHA256, tc.want) {
+			t.Errorf("%q read as %#v, want %#v", tc.text, cfg.Runtime.SHA256, tc.want)
+		}
+	}
+	for _, text := range []string{"sha256: {a: b}", "sha256: [a, [b]]"} {
+		if _, err := ParseConfig([]byte("runtime:\n  " + text + "\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Errorf("%q: error %v, want one naming line 2", text, err)
+		}
+	}
+}
+
+func TestConfigErrorsNameTheLineAndTheKey(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"duplicate key", "runtime:\n  path: /usr/sbin/runc\n  path: /usr/bin/crun\n", []string{"line 3", `"path" already defined at line 2`}},
+		{"unknown section", "policy:\n  default: baseline\nrutime:\n  path: x\n", []string{"line 3", "rutime"}},
+		{"not a mapping", "policy: baseline\n", []string{"line 1"}},
+		{"not YAML", "runtime:\n  path: [\n", []string{"line 2"}},
+	} {
+		_, err := ParseConfig([]byte(tc.text))
+		for _, want := range tc.want {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: error %v does not say %q", tc.name, err, want)
+			}
+		}
+	}
+}
+
+// goccy's parser drops what follows two "---" in a row: config.yaml would
+// silently fall back to the default runtime and policy.
+func TestConfigSecondDocumentAfterAnEmptyOne(t *testing.T) {
+	_, err := ParseConfig([]byte("---\n---\nruntime:\n  path: /tmp/runc\n"))
+	if err == nil || !strings.Contains(err.Error(), "line 2: a second YAML document") {
+		t.Fatalf("error %v, want the second document at line 2", err)
 	}
 }

@@ -6,7 +6,6 @@ package enforce
 // upgrade) or modified in place (tampering).
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -20,7 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
 	"golang.org/x/sys/unix"
 
 	"github.com/guard-runtime/guard-runtime/spec"
@@ -146,134 +146,195 @@ func writeConfig(path string, data []byte, existed bool) error {
 	return nil
 }
 
-// editPins rewrites runtime.sha256 through edit, leaving every other node of
-// the document (and its comments) as it was. When the file did not exist,
-// runtime.path is written out too, so the new file says what it pins.
+// editPins rewrites runtime.sha256 through edit in the text of config.yaml:
+// only the lines of that setting change, so every other key, comment and
+// blank line stays as the admin wrote it. When the file did not exist,
+// runtime.path is written too, so the new file says what it pins.
 func editPins(data []byte, edit func(Digests) Digests, existed bool, runtimePath string) ([]byte, bool, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, false, err
-	}
-	// A file of comments alone decodes to no node at all, its comments
-	// dropped: they are kept by writing the new settings after them.
-	prefix := []byte(nil)
-	if doc.Kind == 0 && len(bytes.TrimSpace(data)) > 0 {
-		prefix = append(bytes.TrimRight(data, "\n"), '\n')
-	}
-	root, err := documentMapping(&doc)
+	before, err := ParseConfig(data)
 	if err != nil {
 		return nil, false, err
 	}
-	rt, err := childMapping(root, "runtime")
-	if err != nil {
-		return nil, false, err
-	}
-	var old Digests
-	_, value := mappingValue(rt, "sha256")
-	if value != nil {
-		if err := value.Decode(&old); err != nil {
-			return nil, false, fmt.Errorf("runtime.sha256: %w", err)
-		}
-	}
-	pins := edit(old)
-	if existed && slices.Equal(old, pins) {
+	pins := edit(before.Runtime.SHA256)
+	if existed && slices.Equal(before.Runtime.SHA256, pins) {
 		return data, false, nil
 	}
-	if _, path := mappingValue(rt, "path"); !existed && path == nil {
-		setMappingValue(rt, "path", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: runtimePath})
-	}
-	setMappingValue(rt, "sha256", digestsNode(pins))
-	out, err := encodeYAML(&doc, indentOf(data))
+	body, err := parseYAML(data, configHoldsOneDocument)
 	if err != nil {
 		return nil, false, err
 	}
-	out = append(prefix, keepBlankLines(data, out)...)
+	text := configText{lines: splitLines(data), step: indentOf(data)}
+	if err := text.setPins(body, pins, existed, runtimePath); err != nil {
+		return nil, false, err
+	}
+	out := text.bytes()
 	if err := checkOnlyPinsChanged(data, out, pins, existed, runtimePath); err != nil {
 		return nil, false, err
 	}
 	return out, true, nil
 }
 
-// documentMapping returns the top-level mapping, creating it in an empty
-// document.
-func documentMapping(doc *yaml.Node) (*yaml.Node, error) {
-	if doc.Kind == 0 {
-		*doc = yaml.Node{Kind: yaml.DocumentNode, HeadComment: doc.HeadComment}
-	}
-	if len(doc.Content) == 0 {
-		doc.Content = []*yaml.Node{{Kind: yaml.MappingNode, Tag: "!!map"}}
-	}
-	root := doc.Content[0]
-	if isNull(root) {
-		root.Kind, root.Tag, root.Value = yaml.MappingNode, "!!map", ""
-	}
-	if root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("the top level is not a mapping (line %d)", root.Line)
-	}
-	return root, nil
+// configText is config.yaml as lines, edited in place.
+type configText struct {
+	lines []string // without their line feeds
+	step  int      // the file's indentation step
 }
 
-// childMapping returns the mapping under key, creating it when absent or null.
-func childMapping(m *yaml.Node, key string) (*yaml.Node, error) {
-	_, v := mappingValue(m, key)
-	if v == nil {
-		v = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-		setMappingValue(m, key, v)
+func splitLines(data []byte) []string {
+	text := strings.TrimSuffix(string(data), "\n")
+	if text == "" {
+		return nil
 	}
-	if isNull(v) {
-		v.Kind, v.Tag, v.Value = yaml.MappingNode, "!!map", ""
-	}
-	if v.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s is not a mapping (line %d)", key, v.Line)
-	}
-	return v, nil
+	return strings.Split(text, "\n")
 }
 
-func isNull(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+func (c *configText) bytes() []byte {
+	return []byte(strings.Join(c.lines, "\n") + "\n")
 }
 
-// setMappingValue replaces the value under key, keeping the comments that
-// were attached to the old value, or appends key and value.
-func setMappingValue(m *yaml.Node, key string, value *yaml.Node) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if k, old := m.Content[i], m.Content[i+1]; k.Value == key {
-			value.HeadComment, value.LineComment, value.FootComment = old.HeadComment, old.LineComment, old.FootComment
-			// A block list has no line of its own for the comment:
-			// it stays on the key's line.
-			if value.Kind != yaml.ScalarNode && k.LineComment == "" {
-				k.LineComment, value.LineComment = value.LineComment, ""
-			}
-			*old = *value
-			return
+// replace puts lines in place of lines first to last (0-based, inclusive);
+// last = first-1 inserts them before first.
+func (c *configText) replace(first, last int, lines []string) {
+	c.lines = slices.Concat(c.lines[:first], lines, c.lines[last+1:])
+}
+
+// setPins writes pins as runtime.sha256 into the document body.
+func (c *configText) setPins(body ast.Node, pins Digests, existed bool, runtimePath string) error {
+	if body == nil {
+		// Empty, or only comments: the settings go after them.
+		var path []string
+		if !existed {
+			path = []string{strings.Repeat(" ", c.step) + "path: " + yamlString(runtimePath)}
+		}
+		c.append(slices.Concat([]string{"runtime:"}, path, pinLines(c.step, c.step, pins, "")))
+		return nil
+	}
+	top, err := blockMapping(body, "the top level")
+	if err != nil {
+		return err
+	}
+	runtimeEntry := entryOf(top, "runtime")
+	switch {
+	case runtimeEntry == nil:
+		indent := columnOf(top[0].Key)
+		c.append(append([]string{strings.Repeat(" ", indent) + "runtime:"}, pinLines(indent+c.step, c.step, pins, "")...))
+	case runtimeEntry.Value.Type() == ast.NullType:
+		// "runtime:" with nothing under it: the key's line keeps its comment.
+		key := lineOf(runtimeEntry.Key)
+		colon := runtimeEntry.GetToken().Position.Column
+		c.lines[key] = withComment(c.lines[key][:colon], lineComment(runtimeEntry.Key))
+		c.replace(key+1, key, pinLines(columnOf(runtimeEntry.Key)+c.step, c.step, pins, ""))
+	default:
+		return c.setPinsIn(runtimeEntry.Value, c.lastLine(top, runtimeEntry, len(c.lines)-1), pins)
+	}
+	return nil
+}
+
+// setPinsIn writes pins into the runtime section, whose last line is end:
+// in place of the sha256 setting, or after the section's last setting.
+func (c *configText) setPinsIn(section ast.Node, end int, pins Digests) error {
+	settings, err := blockMapping(section, "runtime")
+	if err != nil {
+		return err
+	}
+	sha256 := entryOf(settings, "sha256")
+	if sha256 == nil {
+		c.replace(end+1, end, pinLines(columnOf(settings[0].Key), c.step, pins, ""))
+		return nil
+	}
+	last := c.lastLine(settings, sha256, end)
+	c.replace(lineOf(sha256.Key), last, pinLines(columnOf(sha256.Key), c.step, pins, lineComment(sha256.Key)))
+	return nil
+}
+
+func (c *configText) append(lines []string) {
+	c.lines = append(c.lines, lines...)
+}
+
+// lastLine returns the last line of entry, one of the block mapping
+// entries: the line before the next entry's key, or the mapping's last line
+// end, less the blank lines, comments and document end that lead to what
+// follows.
+func (c *configText) lastLine(entries []*ast.MappingValueNode, entry *ast.MappingValueNode, end int) int {
+	first, last := lineOf(entry.Key), end
+	if i := slices.Index(entries, entry); i+1 < len(entries) {
+		last = lineOf(entries[i+1].Key) - 1
+	}
+	for last > first {
+		trimmed := strings.TrimSpace(c.lines[last])
+		if trimmed != "" && trimmed != "..." && !strings.HasPrefix(trimmed, "#") {
+			break
+		}
+		last--
+	}
+	return last
+}
+
+// pinLines writes runtime.sha256 at indent: one pin as a scalar, several as
+// a block list indented by step.
+func pinLines(indent, step int, pins Digests, comment string) []string {
+	pad := strings.Repeat(" ", indent)
+	switch len(pins) {
+	case 0:
+		return []string{withComment(pad+"sha256: []", comment)}
+	case 1:
+		return []string{withComment(pad+"sha256: "+yamlString(pins[0]), comment)}
+	}
+	lines := []string{withComment(pad+"sha256:", comment)}
+	for _, pin := range pins {
+		lines = append(lines, pad+strings.Repeat(" ", step)+"- "+yamlString(pin))
+	}
+	return lines
+}
+
+func withComment(line, comment string) string {
+	if comment == "" {
+		return line
+	}
+	return line + " " + comment
+}
+
+// yamlString writes s as a YAML string, quoted where it would otherwise
+// read as something else.
+func yamlString(s string) string {
+	if token.IsNeedQuoted(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// blockMapping returns the entries of a mapping written in block style, the
+// only style whose lines can be edited one setting at a time.
+func blockMapping(node ast.Node, what string) ([]*ast.MappingValueNode, error) {
+	m, ok := node.(*ast.MappingNode)
+	if !ok || m.IsFlowStyle || len(m.Values) == 0 {
+		return nil, fmt.Errorf("%s is not a mapping of one key per line (line %d): edit runtime.sha256 by hand", what, node.GetToken().Position.Line)
+	}
+	return m.Values, nil
+}
+
+func entryOf(entries []*ast.MappingValueNode, key string) *ast.MappingValueNode {
+	for _, entry := range entries {
+		if entry.Key.GetToken().Value == key {
+			return entry
 		}
 	}
-	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, value)
+	return nil
 }
 
-// digestsNode writes one pin as a scalar, several as a block list.
-func digestsNode(pins Digests) *yaml.Node {
-	if len(pins) == 1 {
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: pins[0]}
-	}
-	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
-	for _, p := range pins {
-		seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: p})
-	}
-	return seq
-}
+// lineOf is the 0-based line of node; columnOf its 0-based column.
+func lineOf(node ast.Node) int   { return node.GetToken().Position.Line - 1 }
+func columnOf(node ast.Node) int { return node.GetToken().Position.Column - 1 }
 
-func encodeYAML(doc *yaml.Node, indent int) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(indent)
-	if err := enc.Encode(doc); err != nil {
-		return nil, fmt.Errorf("encode config: %w", err)
+// lineComment returns the comment that ends the line of key, "" if none.
+func lineComment(key ast.Node) string {
+	tk := key.GetToken()
+	for next := tk.Next; next != nil && next.Position.Line == tk.Position.Line; next = next.Next {
+		if next.Type == token.CommentType {
+			return "#" + next.Value
+		}
 	}
-	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("encode config: %w", err)
-	}
-	return buf.Bytes(), nil
+	return ""
 }
 
 // indentOf keeps the file's indentation: the indent of its first indented
@@ -313,34 +374,6 @@ func checkOnlyPinsChanged(old, out []byte, pins Digests, existed bool, runtimePa
 		return errors.New("editing the pin would change other settings; edit runtime.sha256 by hand")
 	}
 	return nil
-}
-
-// keepBlankLines puts back the blank lines that the YAML encoder drops
-// before top-level keys and comments, so that an admin's layout survives.
-// Blank lines there carry no meaning; checkOnlyPinsChanged checks the result.
-func keepBlankLines(orig, out []byte) []byte {
-	spaced := map[string]int{}
-	blank := false
-	for _, line := range strings.Split(string(orig), "\n") {
-		line = strings.TrimRight(line, " \t\r")
-		if line == "" {
-			blank = true
-			continue
-		}
-		if blank && !strings.HasPrefix(line, " ") {
-			spaced[line]++
-		}
-		blank = false
-	}
-	var b bytes.Buffer
-	for i, line := range strings.SplitAfter(string(out), "\n") {
-		if key := strings.TrimRight(line, " \n"); i > 0 && spaced[key] > 0 {
-			spaced[key]--
-			b.WriteByte('\n')
-		}
-		b.WriteString(line)
-	}
-	return b.Bytes()
 }
 
 // pinRecord is what `guard-runtime pin` saw: the file's identity and birth

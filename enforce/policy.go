@@ -1,10 +1,8 @@
 package enforce
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Mode says whether a policy's verdicts take effect.
@@ -35,8 +33,9 @@ type Policy struct {
 	Description string `yaml:"description"`
 	// Extends names a policy whose settings this one starts from: a
 	// control section given here replaces the parent's settings key by key
-	// (lists are replaced whole); "null" turns a parent's control off.
-	Extends  string   `yaml:"extends"`
+	// (lists are replaced whole, maps of names entry by entry); "null"
+	// turns a parent's control off, or empties a list.
+	Extends  string   `yaml:"extends,omitempty"`
 	Mode     Mode     `yaml:"mode"`
 	Controls Controls `yaml:"controls"`
 }
@@ -174,8 +173,8 @@ func (l *policyLoader) load(p *Policy, name string, chain []string) error {
 			return fmt.Errorf("%s: line %d: extends %q: %w", file, line, parent, err)
 		}
 	}
-	if err := decodePolicy(data, file, p); err != nil {
-		return err
+	if err := overlayYAML(doc, p); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
 	l.recordOrigins(doc, file)
 	return nil
@@ -227,86 +226,54 @@ func checkTrusted(path string) error {
 // must hold exactly one document, a mapping: an empty or truncated file
 // would otherwise turn every control off and admit every container, and a
 // second document after "---" would be silently ignored.
-func parsePolicyDocument(data []byte, file string) (*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: the policy file is empty: a policy turns its controls on by name (see policy.d/restricted.yaml); an empty file would admit every container", file)
-		}
-		return nil, fmt.Errorf("%s: %s", file, cleanYAMLError(err))
+func parsePolicyDocument(data []byte, file string) (ast.Node, error) {
+	body, err := parseYAML(data, `a policy file holds one; remove the "---" and what follows, or move it to a file of its own`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	var next yaml.Node
-	if err := dec.Decode(&next); !errors.Is(err, io.EOF) {
-		line := next.Line
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s", file, cleanYAMLError(err))
-		}
-		return nil, fmt.Errorf("%s: line %d: a second YAML document: a policy file holds one; remove the \"---\" and what follows, or move it to a file of its own", file, line)
+	if body == nil {
+		return nil, fmt.Errorf("%s: the policy file is empty: a policy turns its controls on by name (see policy.d/restricted.yaml); an empty file would admit every container", file)
 	}
-	if len(doc.Content) != 1 || doc.Content[0].Tag == "!!null" {
+	root := untagged(body)
+	if root.Type() == ast.NullType {
 		return nil, fmt.Errorf("%s: the policy file holds no settings: a policy turns its controls on by name (see policy.d/restricted.yaml); an empty policy would admit every container", file)
 	}
-	if root := doc.Content[0]; root.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s: line %d: a policy file is a mapping of description, extends, mode and controls, not a %s", file, root.Line, strings.TrimPrefix(root.Tag, "!!"))
+	if t := root.Type(); t != ast.MappingType && t != ast.MappingValueType {
+		return nil, fmt.Errorf("%s: line %d: a policy file is a mapping of description, extends, mode and controls, not %s", file, root.GetToken().Position.Line, kindOf(root))
 	}
-	return doc.Content[0], nil
-}
-
-// mappingValue returns the key and value nodes of key in a mapping node.
-func mappingValue(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i], m.Content[i+1]
-		}
-	}
-	return nil, nil
+	return body, nil
 }
 
 // extendsOf returns the policy a document extends and the line that says
-// so. A value that is not a plain string is left to the strict decoding,
+// so. A value that is not a single name is left to the strict decoding,
 // which reports it with its line.
-func extendsOf(doc *yaml.Node) (string, int) {
-	key, value := mappingValue(doc, "extends")
-	if value == nil || value.Kind != yaml.ScalarNode || value.Tag != "!!str" {
+func extendsOf(doc ast.Node) (string, int) {
+	entry := entryOf(mappingEntries(doc), "extends")
+	if entry == nil || entry.Value.Type() == ast.NullType {
 		return "", 0
 	}
-	return value.Value, key.Line
+	parent, err := scalarText(entry.Value)
+	if err != nil {
+		return "", 0
+	}
+	return parent, entry.Key.GetToken().Position.Line
 }
 
 // recordOrigins notes where a file sets its mode and control sections;
 // the file read last (the policy itself, after those it extends) wins.
-func (l *policyLoader) recordOrigins(doc *yaml.Node, file string) {
-	if key, _ := mappingValue(doc, "mode"); key != nil {
-		l.origins["mode"] = origin{file, key.Line}
+func (l *policyLoader) recordOrigins(doc ast.Node, file string) {
+	entries := mappingEntries(doc)
+	if mode := entryOf(entries, "mode"); mode != nil {
+		l.origins["mode"] = origin{file, mode.Key.GetToken().Position.Line}
 	}
-	_, controls := mappingValue(doc, "controls")
-	if controls == nil || controls.Kind != yaml.MappingNode {
+	controls := entryOf(entries, "controls")
+	if controls == nil {
 		return
 	}
-	for i := 0; i+1 < len(controls.Content); i += 2 {
-		key := controls.Content[i]
-		l.origins["controls."+key.Value] = origin{file, key.Line}
+	for _, control := range mappingEntries(controls.Value) {
+		key := control.Key.GetToken()
+		l.origins["controls."+key.Value] = origin{file, key.Position.Line}
 	}
-}
-
-func decodePolicy(data []byte, file string, p *Policy) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(p); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %s", file, cleanYAMLError(err))
-	}
-	return nil
-}
-
-func cleanYAMLError(err error) string {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.TrimPrefix(msg, "unmarshal errors:\n  ")
-	msg = strings.ReplaceAll(msg, "\n  ", "; ")
-	return strings.ReplaceAll(msg, "in type enforce.", "in section ")
 }
 
 // settingError is a setting of a loaded policy that is not valid; key is

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml"
 
 	"github.com/guard-runtime/guard-runtime/spec"
 )
@@ -235,13 +235,19 @@ func lintOne(w io.Writer, dir, name string) error {
 	if err != nil {
 		return err
 	}
-	rules, err := yaml.Marshal(p)
+	rules, err := p.rules()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "# policy %s (%s): ok\n", p.Name, p.File)
 	_, err = w.Write([]byte(indentYAML(string(rules))))
 	return err
+}
+
+// rules writes a loaded policy's settings as a policy file, lists
+// indented as policy.d writes them.
+func (p *Policy) rules() ([]byte, error) {
+	return yaml.MarshalWithOptions(p, yaml.IndentSequence(true))
 }
 
 func indentYAML(s string) string {

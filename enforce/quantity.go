@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Bytes is a size in a policy: a plain number of bytes, or one with a
@@ -18,11 +18,15 @@ var byteSuffixes = []struct {
 	factor int64
 }{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}}
 
-// UnmarshalYAML parses "512Mi", "2Gi" or 536870912.
-func (b *Bytes) UnmarshalYAML(node *yaml.Node) error {
-	v, err := parseBytes(node.Value)
+// UnmarshalYAML parses "512Mi", "2Gi" or 536870912, as written.
+func (b *Bytes) UnmarshalYAML(node ast.Node) error {
+	text, err := scalarText(node)
 	if err != nil {
-		return fmt.Errorf("line %d: %w", node.Line, err)
+		return err
+	}
+	v, err := parseBytes(text)
+	if err != nil {
+		return valueError(node, err.Error())
 	}
 	*b = Bytes(v)
 	return nil
