@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 )
 
@@ -16,24 +17,71 @@ const MaxDocumentSize = 16 << 20
 
 // ReadFile reads a regular file of at most limit bytes. It never blocks on a
 // FIFO and refuses directories, devices and sockets with an error that says
-// what was found instead.
+// what was found instead. It reads through the file descriptor itself, in
+// one read of the size fstat gives: a document is read on every create,
+// and an *os.File would first try to register a regular file with the
+// network poller, and io.ReadAll grow its buffer a read at a time.
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	fd, err := openForReading(path)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
+	defer syscall.Close(fd)
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	if !info.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is %s, not a regular file", path, describeMode(info.Mode()))
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return nil, fmt.Errorf("%s is %s, not a regular file", path, describeStatMode(st.Mode))
 	}
-	if info.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit for an OCI document", path, info.Size(), limit)
+	if st.Size > limit {
+		return nil, fmt.Errorf("%s is %d bytes, over the %d-byte limit for an OCI document", path, st.Size, limit)
 	}
-	return readBounded(f, path, limit)
+	data, err := readFD(fd, st.Size, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is over the %d-byte limit for an OCI document", path, limit)
+	}
+	return data, nil
+}
+
+// openForReading opens path for reading without blocking on a FIFO.
+func openForReading(path string) (int, error) {
+	for {
+		fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
+}
+
+// readFD reads fd to its end, or to one byte past limit. size, the size
+// fstat gave, sizes the buffer; a file that grows meanwhile is read on.
+func readFD(fd int, size, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, size+1) // +1: the read that finds the end
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		free := buf[len(buf):cap(buf)]
+		if room := limit + 1 - int64(len(buf)); int64(len(free)) > room {
+			free = free[:room]
+		}
+		n, err := syscall.Read(fd, free)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
 }
 
 // ReadAllBounded reads r (e.g. stdin) up to limit bytes; more is an error.
@@ -52,18 +100,18 @@ func readBounded(r io.Reader, name string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-func describeMode(m os.FileMode) string {
-	switch {
-	case m.IsDir():
+func describeStatMode(mode uint32) string {
+	switch mode & syscall.S_IFMT {
+	case syscall.S_IFDIR:
 		return "a directory"
-	case m&os.ModeNamedPipe != 0:
+	case syscall.S_IFIFO:
 		return "a FIFO"
-	case m&os.ModeSocket != 0:
+	case syscall.S_IFSOCK:
 		return "a socket"
-	case m&os.ModeDevice != 0:
+	case syscall.S_IFCHR, syscall.S_IFBLK:
 		return "a device"
 	default:
-		return "not a regular file (" + m.Type().String() + ")"
+		return fmt.Sprintf("not a regular file (mode %#o)", mode&syscall.S_IFMT)
 	}
 }
 

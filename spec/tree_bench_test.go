@@ -42,3 +42,22 @@ func TestParseTreeAllocations(t *testing.T) {
 		t.Fatalf("ParseTree of %s: %.0f allocations, want at most 1000", benchConfig, allocs)
 	}
 }
+
+// ReadFile reads a document in one buffer of the size fstat gives, without
+// an *os.File: growing a buffer read by read, as io.ReadAll does, takes a
+// dozen allocations and reads for a config.json.
+func TestReadFileAllocations(t *testing.T) {
+	want, err := os.ReadFile(benchConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		data, err := ReadFile(benchConfig, MaxDocumentSize)
+		if err != nil || len(data) != len(want) {
+			t.Fatalf("ReadFile: %d bytes, %v", len(data), err)
+		}
+	})
+	if allocs > 2 {
+		t.Fatalf("ReadFile of %s: %.0f allocations, want at most 2", benchConfig, allocs)
+	}
+}
