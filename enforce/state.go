@@ -9,9 +9,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/go-json-experiment/json/jsontext"
+	"golang.org/x/sys/unix"
 )
 
 // The policy a container was created under is remembered, so that its exec
@@ -108,27 +110,43 @@ func (g *Gate) rememberPolicy(p *Policy, id string) error {
 // root is on /run), and an fsync would cost every create milliseconds on
 // a disk-backed root. The root is created as runc creates it, 0700, if
 // this is its first container.
-func writePolicyRecord(root, id string, data []byte) (err error) {
+func writePolicyRecord(root, id string, data []byte) error {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(root, id+policyRecordSuffix+".*.tmp") // 0600
+	record := policyRecordPath(root, id)
+	// Written through the descriptor: an *os.File would register the file
+	// with the network poller and toggle its flags, on every create.
+	tmp := record + "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(tempCounter.Add(1), 10) + ".tmp"
+	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "create", Path: tmp, Err: err}
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+	werr := writeAll(fd, data)
+	if err := errors.Join(werr, unix.Close(fd)); err != nil {
+		unix.Unlink(tmp)
+		return &os.PathError{Op: "write", Path: tmp, Err: err}
+	}
+	if err := unix.Rename(tmp, record); err != nil {
+		unix.Unlink(tmp)
+		return &os.PathError{Op: "rename", Path: tmp, Err: err}
+	}
+	return nil
+}
+
+// writeAll writes data to fd, retrying short writes and interruptions.
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
 		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
+		if err != nil {
+			return err
+		}
+		data = data[n:]
 	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), policyRecordPath(root, id))
+	return nil
 }
 
 // containerPolicy is the policy for an exec or update of container id: the
