@@ -25,8 +25,10 @@ func (g *Gate) enforceConfig() error {
 	if len(g.cfg.Kubernetes.Namespaces) == 0 {
 		// The policy does not depend on the document: load it on the other
 		// core while the document is read and decoded, since each costs
-		// a few hundred microseconds of a cold process's reflection.
+		// a few hundred microseconds of a fresh process.
 		policy = g.policyAhead()
+	} else {
+		go g.audit.Prepare()
 	}
 	file, err := configFile(bundle)
 	if err != nil {
@@ -76,6 +78,8 @@ func (g *Gate) policyAhead() func(map[string]string) (*Policy, error) {
 	go func() {
 		p, err := g.policy("")
 		done <- loaded{p, err}
+		// Then connect to journald, so that the record is only a send.
+		g.audit.Prepare()
 	}()
 	return func(map[string]string) (*Policy, error) {
 		l := <-done
