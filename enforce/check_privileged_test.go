@@ -111,3 +111,9 @@ func TestPrivilegedExec(t *testing.T) {
 		t.Fatalf("field: %+v", d.Violations)
 	}
 }
+
+func TestPrivilegedCapabilityCount(t *testing.T) {
+	if got, want := privilegedCapabilityCount(), len(privilegedCapabilities()); got != want || want < 38 {
+		t.Fatalf("count %d, names %d (want at least CAP_CHOWN to CAP_AUDIT_READ, 38)", got, want)
+	}
+}
