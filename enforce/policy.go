@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"syscall"
@@ -55,18 +54,43 @@ type NamedControl struct {
 	Control
 }
 
-// List returns the controls the policy turns on, in declaration order.
+// List returns the controls the policy turns on, in declaration order,
+// under their section names. It is written out, not reflected: it runs on
+// every call that judges a document, and TestControlsListMatchesTheStruct
+// keeps it in step with Controls.
 func (c *Controls) List() []NamedControl {
-	v := reflect.ValueOf(c).Elem()
-	t := v.Type()
-	var list []NamedControl
-	for i := 0; i < t.NumField(); i++ {
-		f := v.Field(i)
-		if f.IsNil() {
-			continue
+	all := [...]struct {
+		name    string
+		on      bool
+		control Control
+	}{
+		{"privileged", c.Privileged != nil, c.Privileged},
+		{"runAsNonRoot", c.RunAsNonRoot != nil, c.RunAsNonRoot},
+		{"capabilities", c.Capabilities != nil, c.Capabilities},
+		{"readOnlyRoot", c.ReadOnlyRoot != nil, c.ReadOnlyRoot},
+		{"resources", c.Resources != nil, c.Resources},
+		{"noNewPrivileges", c.NoNewPrivileges != nil, c.NoNewPrivileges},
+		{"devices", c.Devices != nil, c.Devices},
+		{"sysctls", c.Sysctls != nil, c.Sysctls},
+		{"seccomp", c.Seccomp != nil, c.Seccomp},
+		{"appArmor", c.AppArmor != nil, c.AppArmor},
+		{"seLinux", c.SELinux != nil, c.SELinux},
+		{"maskedPaths", c.MaskedPaths != nil, c.MaskedPaths},
+		{"procFd", c.ProcFd != nil, c.ProcFd},
+		{"hooks", c.Hooks != nil, c.Hooks},
+		{"unified", c.Unified != nil, c.Unified},
+		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},
+		{"oom", c.OOM != nil, c.OOM},
+		{"hostNamespaces", c.HostNamespaces != nil, c.HostNamespaces},
+		{"hostPaths", c.HostPaths != nil, c.HostPaths},
+		{"mountDestinations", c.MountDestinations != nil, c.MountDestinations},
+		{"mountPropagation", c.MountPropagation != nil, c.MountPropagation},
+	}
+	list := make([]NamedControl, 0, len(all))
+	for _, entry := range all {
+		if entry.on {
+			list = append(list, NamedControl{entry.name, entry.control})
 		}
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		list = append(list, NamedControl{Name: name, Control: f.Interface().(Control)})
 	}
 	return list
 }
