@@ -154,15 +154,16 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := decodeYAML(body, cfg); err != nil {
 		return nil, err
 	}
-	cfg.fillDefaults()
+	// runtime.cacheDir: "" turns the cache off; left out, it is the default.
+	cfg.fillDefaults(setsKey(body, "runtime", "cacheDir"))
 	return cfg, nil
 }
 
-func (c *Config) fillDefaults() {
+func (c *Config) fillDefaults(cacheDirSet bool) {
 	if c.Runtime.Path == "" {
 		c.Runtime.Path = DefaultRuntimePath
 	}
-	if c.Runtime.CacheDir == "" {
+	if c.Runtime.CacheDir == "" && !cacheDirSet {
 		c.Runtime.CacheDir = DefaultCacheDir
 	}
 	if c.Policy.Dir == "" {

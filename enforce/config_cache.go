@@ -22,7 +22,8 @@ import (
 // config.yaml says where the verification cache is, so its own entry
 // cannot live there: config entries live in the default cache directory,
 // /var/lib/guard-runtime/verified, trusted on the same terms (root's,
-// 0700).
+// 0700). A config that turns caching off (runtime.cacheDir: "") is read
+// every time.
 
 const (
 	configCacheMagic = "guard-runtime-config-v1"

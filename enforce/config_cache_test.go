@@ -137,6 +137,18 @@ func TestConfigCacheStoresNoFreshFile(t *testing.T) {
 	}
 }
 
+// A config that turns caching off is read every time, never cached.
+func TestConfigCacheStoresNoConfigWithTheCacheOff(t *testing.T) {
+	file, cacheDir := configCacheFixture(t, "runtime:\n  path: /usr/sbin/runc\n  cacheDir: \"\"\n")
+	if _, err := LoadConfig(file); err != nil {
+		t.Fatal(err)
+	}
+	abs, _ := filepath.Abs(file)
+	if _, err := os.Stat(filepath.Join(cacheDir, configEntryName(abs))); !os.IsNotExist(err) {
+		t.Fatalf("an entry was stored for a config that turns the cache off: %v", err)
+	}
+}
+
 // An entry in a cache directory others can write is not used.
 func TestConfigCacheIgnoresAnUntrustedDirectory(t *testing.T) {
 	file, cacheDir := configCacheFixture(t, cachedConfigText)

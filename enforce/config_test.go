@@ -102,3 +102,24 @@ func TestConfigSecondDocumentAfterAnEmptyOne(t *testing.T) {
 		t.Fatalf("error %v, want the second document at line 2", err)
 	}
 }
+
+// runtime.cacheDir: "" turns the verification, policy and config caches
+// off (every call hashes the runtime, as on a filesystem whose ctimes
+// cannot be trusted); left out, the cache is in its default place.
+func TestConfigCacheDirEmptyTurnsTheCacheOff(t *testing.T) {
+	for text, want := range map[string]string{
+		"runtime:\n  path: /usr/sbin/runc\n":                     DefaultCacheDir,
+		"runtime:\n  path: /usr/sbin/runc\n  cacheDir: \"\"\n":   "",
+		"runtime:\n  path: /usr/sbin/runc\n  cacheDir:\n":        "",
+		"runtime:\n  path: /usr/sbin/runc\n  cacheDir: /var/c\n": "/var/c",
+		"policy:\n  default: baseline\n":                         DefaultCacheDir,
+	} {
+		cfg, err := ParseConfig([]byte(text))
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		if cfg.Runtime.CacheDir != want {
+			t.Errorf("%q: cacheDir %q, want %q", text, cfg.Runtime.CacheDir, want)
+		}
+	}
+}

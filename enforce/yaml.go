@@ -190,6 +190,17 @@ func mappingEntries(node ast.Node) []*ast.MappingValueNode {
 	return nil
 }
 
+// setsKey reports whether the mapping node sets the key at path, to any
+// value, null included.
+func setsKey(node ast.Node, path ...string) bool {
+	for _, entry := range mappingEntries(node) {
+		if entry.Key.GetToken().Value == path[0] {
+			return len(path) == 1 || setsKey(entry.Value, path[1:]...)
+		}
+	}
+	return false
+}
+
 // untagged returns the node an anchor or tag is put on, node itself
 // otherwise.
 func untagged(node ast.Node) ast.Node {
