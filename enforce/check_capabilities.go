@@ -40,9 +40,8 @@ type Capabilities struct {
 
 // Validate implements Control.
 func (c *Capabilities) Validate() error {
-	known := knownCapabilities()
 	for _, name := range append(slices.Clone(c.Allowed), c.Drop...) {
-		if !known[name] {
+		if !knownCapability(name) {
 			return fmt.Errorf("unknown capability %q: use the kernel's name, e.g. CAP_NET_BIND_SERVICE", name)
 		}
 	}
@@ -67,17 +66,16 @@ func (c *Capabilities) Check(in *Input, r *Report) {
 	}
 	sets := map[string][]string{"bounding": caps.Bounding, "effective": caps.Effective,
 		"inheritable": caps.Inheritable, "permitted": caps.Permitted, "ambient": caps.Ambient}
-	known := knownCapabilities()
 	for _, set := range capabilitySets {
-		c.checkSet(r, field+"/"+set, sets[set], known)
+		c.checkSet(r, field+"/"+set, sets[set])
 	}
 }
 
-func (c *Capabilities) checkSet(r *Report, field string, names []string, known map[string]bool) {
+func (c *Capabilities) checkSet(r *Report, field string, names []string) {
 	var kept, dropped, denied, unknown []string
 	for _, name := range names {
 		switch {
-		case !known[name]:
+		case !knownCapability(name):
 			unknown = append(unknown, strconv.Quote(name))
 		case slices.Contains(c.Allowed, name):
 			kept = append(kept, name)
