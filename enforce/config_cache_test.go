@@ -180,15 +180,11 @@ func TestConfigEntryTakesTheGeneratedDecoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, err := spec.ParseTree(data)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if generatedConfigEntryDecoder == nil {
 		t.Fatal("no generated config entry decoder: go generate ./enforce/")
 	}
-	fast := &configEntry{}
-	if !generatedConfigEntryDecoder(tree.Root, fast) {
+	fast, ok := spec.DecodeWith(data, generatedConfigEntryDecoder)
+	if !ok {
 		t.Fatalf("the generated decoder leaves the entry to json.Unmarshal: %s", data)
 	}
 	var slow configEntry

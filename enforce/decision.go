@@ -36,9 +36,10 @@ type Decision struct {
 	Violations []Violation
 	// Patch is the rewrite as RFC 6902 operations; empty unless Verdict is rewrite.
 	Patch []spec.Operation
-	// Result is the document as runc gets it: the rewritten tree on
-	// rewrite, the original otherwise.
-	Result *spec.Tree
+	// Result is the document as runc gets it: the rewritten one on
+	// rewrite, the original otherwise, whose tree is built only if
+	// something reads it.
+	Result *spec.Source
 }
 
 // Denials returns the messages of the violations that deny, each once: a
@@ -74,11 +75,11 @@ func EvaluateResources(p *Policy, doc *spec.Resources, ctx Context) (*Decision, 
 }
 
 func evaluate[T any](p *Policy, doc *spec.Document[T], input func(*T) *Input) (*Decision, error) {
-	report := check(p, input(doc.Value), doc.Tree)
+	report := check(p, input(doc.Value), doc.Source)
 	if report.err != nil {
 		return nil, report.err
 	}
-	d := &Decision{Policy: p.Name, Mode: p.Mode, Violations: report.violations, Result: doc.Tree, Verdict: Allow}
+	d := &Decision{Policy: p.Name, Mode: p.Mode, Violations: report.violations, Result: doc.Source, Verdict: Allow}
 	if p.Mode == AuditMode {
 		return d, nil
 	}
@@ -91,8 +92,8 @@ func evaluate[T any](p *Policy, doc *spec.Document[T], input func(*T) *Input) (*
 	if !report.editor.Changed() {
 		return d, nil
 	}
-	d.Verdict, d.Patch, d.Result = RewriteDoc, report.editor.Patch(), report.editor.Tree()
-	if err := confirmRewrite(p, &spec.Document[T]{Tree: d.Result}, input); err != nil {
+	d.Verdict, d.Patch, d.Result = RewriteDoc, report.editor.Patch(), report.editor.Result()
+	if err := confirmRewrite(p, &spec.Document[T]{Source: d.Result}, input); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -106,7 +107,7 @@ func confirmRewrite[T any](p *Policy, rewritten *spec.Document[T], input func(*T
 	if err != nil {
 		return fmt.Errorf("the rewritten document does not read back: %w", err)
 	}
-	report := check(p, input(again.Value), again.Tree)
+	report := check(p, input(again.Value), again.Source)
 	for _, v := range report.violations {
 		if v.Action != Audit {
 			return fmt.Errorf("the rewritten document still violates control %s at %s: %s", v.Control, v.Field, v.Message)
@@ -115,8 +116,8 @@ func confirmRewrite[T any](p *Policy, rewritten *spec.Document[T], input func(*T
 	return report.err
 }
 
-func check(p *Policy, in *Input, tree *spec.Tree) *Report {
-	r := newReport(p.Name, tree)
+func check(p *Policy, in *Input, doc *spec.Source) *Report {
+	r := newReport(p.Name, doc)
 	for _, c := range p.Controls.List() {
 		r.control = c.Name
 		c.Check(in, r)

@@ -48,7 +48,7 @@ func FuzzEvaluateConfig(f *testing.F) {
 		for _, p := range policies {
 			ctx := Context{Operation: OpCreate, ContainerID: "fuzz", Bundle: "/fuzz/bundle"}
 			d, err := EvaluateConfig(p, doc, ctx)
-			checkDecision(t, p, doc.Tree, d, err, func(data []byte) (*Decision, error) {
+			checkDecision(t, p, doc.Source, d, err, func(data []byte) (*Decision, error) {
 				again, err := spec.DecodeConfig(data)
 				if err != nil {
 					return nil, err
@@ -72,7 +72,7 @@ func FuzzEvaluateProcess(f *testing.F) {
 		for _, p := range policies {
 			ctx := Context{Operation: OpExec, ContainerID: "fuzz"}
 			d, err := EvaluateProcess(p, doc, ctx)
-			checkDecision(t, p, doc.Tree, d, err, func(data []byte) (*Decision, error) {
+			checkDecision(t, p, doc.Source, d, err, func(data []byte) (*Decision, error) {
 				again, err := spec.DecodeProcess(data)
 				if err != nil {
 					return nil, err
@@ -96,7 +96,7 @@ func FuzzEvaluateResources(f *testing.F) {
 		for _, p := range policies {
 			ctx := Context{Operation: OpUpdate, ContainerID: "fuzz"}
 			d, err := EvaluateResources(p, doc, ctx)
-			checkDecision(t, p, doc.Tree, d, err, func(data []byte) (*Decision, error) {
+			checkDecision(t, p, doc.Source, d, err, func(data []byte) (*Decision, error) {
 				again, err := spec.DecodeResources(data)
 				if err != nil {
 					return nil, err
@@ -109,7 +109,7 @@ func FuzzEvaluateResources(f *testing.F) {
 
 // checkDecision checks one decision on a document that decoded. judgeAgain
 // decodes and judges a document of the same kind under the same policy.
-func checkDecision(t *testing.T, p *Policy, original *spec.Tree, d *Decision, err error, judgeAgain func([]byte) (*Decision, error)) {
+func checkDecision(t *testing.T, p *Policy, original *spec.Source, d *Decision, err error, judgeAgain func([]byte) (*Decision, error)) {
 	t.Helper()
 	input, encErr := original.Encode()
 	if encErr != nil {
@@ -177,9 +177,13 @@ func checkDecision(t *testing.T, p *Policy, original *spec.Tree, d *Decision, er
 
 // checkPatchGivesResult applies patch to a copy of original, strictly as
 // RFC 6902 defines add, replace and remove, and compares with result.
-func checkPatchGivesResult(t *testing.T, original *spec.Tree, patch []spec.Operation, result []byte) {
+func checkPatchGivesResult(t *testing.T, original *spec.Source, patch []spec.Operation, result []byte) {
 	t.Helper()
-	tree := original.Clone()
+	originalTree, err := original.Tree()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree := originalTree.Clone()
 	for i, op := range patch {
 		if err := applyOperation(tree, op); err != nil {
 			t.Fatalf("patch operation %d %+v does not apply: %v\npatch %+v", i, op, err, patch)

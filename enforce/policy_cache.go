@@ -101,19 +101,19 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 //go:generate go test -run ^TestGeneratedPolicyDecoderIsCurrent$ . -regenerate
 
 // The generated decoders of cache entries (policy_decode_gen.go, see
-// hack/gendecode) fill a zero entry from its tree without reflection, or
+// hack/gendecode) fill a zero entry from its tokens without reflection, or
 // report that they cannot; nil until generated.
 var (
-	generatedPolicyEntryDecoder func(root any, e *policyEntry) bool
-	generatedConfigEntryDecoder func(root any, e *configEntry) bool
+	generatedPolicyEntryDecoder func(s *spec.Stream, e *policyEntry) bool
+	generatedConfigEntryDecoder func(s *spec.Stream, e *configEntry) bool
 )
 
 // registerGeneratedDecoder is how the generated file makes its decoders known.
 func registerGeneratedDecoder(decoder any) {
 	switch decoder := decoder.(type) {
-	case func(any, *policyEntry) bool:
+	case func(*spec.Stream, *policyEntry) bool:
 		generatedPolicyEntryDecoder = decoder
-	case func(any, *configEntry) bool:
+	case func(*spec.Stream, *configEntry) bool:
 		generatedConfigEntryDecoder = decoder
 	}
 }
@@ -121,20 +121,17 @@ func registerGeneratedDecoder(decoder any) {
 // decodePolicyEntry reads a cache entry. json.Unmarshal would build its
 // decoders for the whole Policy type by reflection first, in every
 // runtime call; the generated decoder reads the same value from the
-// document's tree, and leaves anything unusual to json.Unmarshal.
+// entry's tokens, and leaves anything unusual to json.Unmarshal.
 func decodePolicyEntry(data []byte) (*policyEntry, bool) {
 	return decodeCacheEntry(data, generatedPolicyEntryDecoder)
 }
 
 // decodeCacheEntry reads an entry of type T with generated when it can,
 // with json.Unmarshal otherwise.
-func decodeCacheEntry[T any](data []byte, generated func(any, *T) bool) (*T, bool) {
+func decodeCacheEntry[T any](data []byte, generated func(*spec.Stream, *T) bool) (*T, bool) {
 	if generated != nil {
-		if tree, err := spec.ParseTree(data); err == nil {
-			e := new(T)
-			if generated(tree.Root, e) {
-				return e, true
-			}
+		if e, ok := spec.DecodeWith(data, generated); ok {
+			return e, true
 		}
 	}
 	e := new(T)

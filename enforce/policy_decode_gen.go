@@ -13,1486 +13,1631 @@ func init() {
 	registerGeneratedDecoder(fastDecodeConfigEntry)
 }
 
-// fastNull reports whether node is the literal null, which leaves a
-// zero value as it is.
-func fastNull(node any) bool {
-	scalar, ok := node.(spec.Scalar)
-	return ok && scalar.IsNull()
-}
-
-func fastDecodePolicyEntry(node any, v *policyEntry) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "dir":
-			if !fastDecodeString(member.Value, &v.Dir) {
+			if !fastDecodeString(s, &v.Dir) {
 				return false
 			}
 		case "files":
-			if !fastDecodeSliceOfPolicySource(member.Value, &v.Files) {
+			if !fastDecodeSliceOfPolicySource(s, &v.Files) {
 				return false
 			}
 		case "magic":
-			if !fastDecodeString(member.Value, &v.Magic) {
+			if !fastDecodeString(s, &v.Magic) {
 				return false
 			}
 		case "name":
-			if !fastDecodeString(member.Value, &v.Name) {
+			if !fastDecodeString(s, &v.Name) {
 				return false
 			}
 		case "policy":
-			if !fastDecodePtrToPolicy(member.Value, &v.Policy) {
+			if !fastDecodePtrToPolicy(s, &v.Policy) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeConfigEntry(node any, v *configEntry) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeConfigEntry(s *spec.Stream, v *configEntry) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "config":
-			if !fastDecodePtrToConfig(member.Value, &v.Config) {
+			if !fastDecodePtrToConfig(s, &v.Config) {
 				return false
 			}
 		case "identity":
-			if !fastDecodeString(member.Value, &v.Identity) {
+			if !fastDecodeString(s, &v.Identity) {
 				return false
 			}
 		case "magic":
-			if !fastDecodeString(member.Value, &v.Magic) {
+			if !fastDecodeString(s, &v.Magic) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeString(node any, v *string) bool {
-	scalar, ok := node.(spec.Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeString(s *spec.Stream, v *string) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = string(value)
 	return ok
 }
 
-func fastDecodeSliceOfPolicySource(node any, v *[]policySource) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfPolicySource(s *spec.Stream, v *[]policySource) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]policySource, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodePolicySource(item, &items[i]) {
+	var prefix [8]policySource
+	items := prefix[:0]
+	for s.More() {
+		var item policySource
+		if !fastDecodePolicySource(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]policySource, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToPolicy(node any, v **Policy) bool {
-	if fastNull(node) {
+func fastDecodePtrToPolicy(s *spec.Stream, v **Policy) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Policy)
 	*v = elem
-	return fastDecodePolicy(node, elem)
+	return fastDecodePolicy(s, elem)
 }
 
-func fastDecodePtrToConfig(node any, v **Config) bool {
-	if fastNull(node) {
+func fastDecodePtrToConfig(s *spec.Stream, v **Config) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Config)
 	*v = elem
-	return fastDecodeConfig(node, elem)
+	return fastDecodeConfig(s, elem)
 }
 
-func fastDecodePolicySource(node any, v *policySource) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePolicySource(s *spec.Stream, v *policySource) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "identity":
-			if !fastDecodeString(member.Value, &v.Identity) {
+			if !fastDecodeString(s, &v.Identity) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePolicy(node any, v *Policy) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePolicy(s *spec.Stream, v *Policy) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Controls":
-			if !fastDecodeControls(member.Value, &v.Controls) {
+			if !fastDecodeControls(s, &v.Controls) {
 				return false
 			}
 		case "Description":
-			if !fastDecodeString(member.Value, &v.Description) {
+			if !fastDecodeString(s, &v.Description) {
 				return false
 			}
 		case "Extends":
-			if !fastDecodeString(member.Value, &v.Extends) {
+			if !fastDecodeString(s, &v.Extends) {
 				return false
 			}
 		case "File":
-			if !fastDecodeString(member.Value, &v.File) {
+			if !fastDecodeString(s, &v.File) {
 				return false
 			}
 		case "Mode":
-			if !fastDecodeMode(member.Value, &v.Mode) {
+			if !fastDecodeMode(s, &v.Mode) {
 				return false
 			}
 		case "Name":
-			if !fastDecodeString(member.Value, &v.Name) {
+			if !fastDecodeString(s, &v.Name) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeConfig(node any, v *Config) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeConfig(s *spec.Stream, v *Config) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Audit":
-			if !fastDecodeAuditConfig(member.Value, &v.Audit) {
+			if !fastDecodeAuditConfig(s, &v.Audit) {
 				return false
 			}
 		case "File":
-			if !fastDecodeString(member.Value, &v.File) {
+			if !fastDecodeString(s, &v.File) {
 				return false
 			}
 		case "Kubernetes":
-			if !fastDecodeKubernetesConfig(member.Value, &v.Kubernetes) {
+			if !fastDecodeKubernetesConfig(s, &v.Kubernetes) {
 				return false
 			}
 		case "Policy":
-			if !fastDecodePolicyConfig(member.Value, &v.Policy) {
+			if !fastDecodePolicyConfig(s, &v.Policy) {
 				return false
 			}
 		case "Runtime":
-			if !fastDecodeRuntimeConfig(member.Value, &v.Runtime) {
+			if !fastDecodeRuntimeConfig(s, &v.Runtime) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeControls(node any, v *Controls) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeControls(s *spec.Stream, v *Controls) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "AppArmor":
-			if !fastDecodePtrToAppArmor(member.Value, &v.AppArmor) {
+			if !fastDecodePtrToAppArmor(s, &v.AppArmor) {
 				return false
 			}
 		case "Capabilities":
-			if !fastDecodePtrToCapabilities(member.Value, &v.Capabilities) {
+			if !fastDecodePtrToCapabilities(s, &v.Capabilities) {
 				return false
 			}
 		case "Devices":
-			if !fastDecodePtrToDevices(member.Value, &v.Devices) {
+			if !fastDecodePtrToDevices(s, &v.Devices) {
 				return false
 			}
 		case "Hooks":
-			if !fastDecodePtrToHooks(member.Value, &v.Hooks) {
+			if !fastDecodePtrToHooks(s, &v.Hooks) {
 				return false
 			}
 		case "HostNamespaces":
-			if !fastDecodePtrToHostNamespaces(member.Value, &v.HostNamespaces) {
+			if !fastDecodePtrToHostNamespaces(s, &v.HostNamespaces) {
 				return false
 			}
 		case "HostPaths":
-			if !fastDecodePtrToHostPaths(member.Value, &v.HostPaths) {
+			if !fastDecodePtrToHostPaths(s, &v.HostPaths) {
 				return false
 			}
 		case "MaskedPaths":
-			if !fastDecodePtrToMaskedPaths(member.Value, &v.MaskedPaths) {
+			if !fastDecodePtrToMaskedPaths(s, &v.MaskedPaths) {
 				return false
 			}
 		case "MountDestinations":
-			if !fastDecodePtrToMountDestinations(member.Value, &v.MountDestinations) {
+			if !fastDecodePtrToMountDestinations(s, &v.MountDestinations) {
 				return false
 			}
 		case "MountPropagation":
-			if !fastDecodePtrToMountPropagation(member.Value, &v.MountPropagation) {
+			if !fastDecodePtrToMountPropagation(s, &v.MountPropagation) {
 				return false
 			}
 		case "NoNewPrivileges":
-			if !fastDecodePtrToNoNewPrivileges(member.Value, &v.NoNewPrivileges) {
+			if !fastDecodePtrToNoNewPrivileges(s, &v.NoNewPrivileges) {
 				return false
 			}
 		case "OOM":
-			if !fastDecodePtrToOOM(member.Value, &v.OOM) {
+			if !fastDecodePtrToOOM(s, &v.OOM) {
 				return false
 			}
 		case "Privileged":
-			if !fastDecodePtrToPrivileged(member.Value, &v.Privileged) {
+			if !fastDecodePtrToPrivileged(s, &v.Privileged) {
 				return false
 			}
 		case "ProcFd":
-			if !fastDecodePtrToProcFd(member.Value, &v.ProcFd) {
+			if !fastDecodePtrToProcFd(s, &v.ProcFd) {
 				return false
 			}
 		case "ReadOnlyRoot":
-			if !fastDecodePtrToReadOnlyRoot(member.Value, &v.ReadOnlyRoot) {
+			if !fastDecodePtrToReadOnlyRoot(s, &v.ReadOnlyRoot) {
 				return false
 			}
 		case "Resources":
-			if !fastDecodePtrToResources(member.Value, &v.Resources) {
+			if !fastDecodePtrToResources(s, &v.Resources) {
 				return false
 			}
 		case "RunAsNonRoot":
-			if !fastDecodePtrToRunAsNonRoot(member.Value, &v.RunAsNonRoot) {
+			if !fastDecodePtrToRunAsNonRoot(s, &v.RunAsNonRoot) {
 				return false
 			}
 		case "SELinux":
-			if !fastDecodePtrToSELinux(member.Value, &v.SELinux) {
+			if !fastDecodePtrToSELinux(s, &v.SELinux) {
 				return false
 			}
 		case "Seccomp":
-			if !fastDecodePtrToSeccomp(member.Value, &v.Seccomp) {
+			if !fastDecodePtrToSeccomp(s, &v.Seccomp) {
 				return false
 			}
 		case "Sysctls":
-			if !fastDecodePtrToSysctls(member.Value, &v.Sysctls) {
+			if !fastDecodePtrToSysctls(s, &v.Sysctls) {
 				return false
 			}
 		case "SystemdProperties":
-			if !fastDecodePtrToSystemdProperties(member.Value, &v.SystemdProperties) {
+			if !fastDecodePtrToSystemdProperties(s, &v.SystemdProperties) {
 				return false
 			}
 		case "Unified":
-			if !fastDecodePtrToUnified(member.Value, &v.Unified) {
+			if !fastDecodePtrToUnified(s, &v.Unified) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMode(node any, v *Mode) bool {
-	scalar, ok := node.(spec.Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeMode(s *spec.Stream, v *Mode) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = Mode(value)
 	return ok
 }
 
-func fastDecodeAuditConfig(node any, v *AuditConfig) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeAuditConfig(s *spec.Stream, v *AuditConfig) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "File":
-			if !fastDecodeString(member.Value, &v.File) {
+			if !fastDecodeString(s, &v.File) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeKubernetesConfig(node any, v *KubernetesConfig) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeKubernetesConfig(s *spec.Stream, v *KubernetesConfig) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Namespaces":
-			if !fastDecodeMapOfStringToString(member.Value, &v.Namespaces) {
+			if !fastDecodeMapOfStringToString(s, &v.Namespaces) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePolicyConfig(node any, v *PolicyConfig) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePolicyConfig(s *spec.Stream, v *PolicyConfig) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Default":
-			if !fastDecodeString(member.Value, &v.Default) {
+			if !fastDecodeString(s, &v.Default) {
 				return false
 			}
 		case "Dir":
-			if !fastDecodeString(member.Value, &v.Dir) {
+			if !fastDecodeString(s, &v.Dir) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeRuntimeConfig(node any, v *RuntimeConfig) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeRuntimeConfig(s *spec.Stream, v *RuntimeConfig) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "CacheDir":
-			if !fastDecodeString(member.Value, &v.CacheDir) {
+			if !fastDecodeString(s, &v.CacheDir) {
 				return false
 			}
 		case "Path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "SHA256":
-			if !fastDecodeDigests(member.Value, &v.SHA256) {
+			if !fastDecodeDigests(s, &v.SHA256) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePtrToAppArmor(node any, v **AppArmor) bool {
-	if fastNull(node) {
+func fastDecodePtrToAppArmor(s *spec.Stream, v **AppArmor) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(AppArmor)
 	*v = elem
-	return fastDecodeAppArmor(node, elem)
+	return fastDecodeAppArmor(s, elem)
 }
 
-func fastDecodePtrToCapabilities(node any, v **Capabilities) bool {
-	if fastNull(node) {
+func fastDecodePtrToCapabilities(s *spec.Stream, v **Capabilities) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Capabilities)
 	*v = elem
-	return fastDecodeCapabilities(node, elem)
+	return fastDecodeCapabilities(s, elem)
 }
 
-func fastDecodePtrToDevices(node any, v **Devices) bool {
-	if fastNull(node) {
+func fastDecodePtrToDevices(s *spec.Stream, v **Devices) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Devices)
 	*v = elem
-	return fastDecodeDevices(node, elem)
+	return fastDecodeDevices(s, elem)
 }
 
-func fastDecodePtrToHooks(node any, v **Hooks) bool {
-	if fastNull(node) {
+func fastDecodePtrToHooks(s *spec.Stream, v **Hooks) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Hooks)
 	*v = elem
-	return fastDecodeHooks(node, elem)
+	return fastDecodeHooks(s, elem)
 }
 
-func fastDecodePtrToHostNamespaces(node any, v **HostNamespaces) bool {
-	if fastNull(node) {
+func fastDecodePtrToHostNamespaces(s *spec.Stream, v **HostNamespaces) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(HostNamespaces)
 	*v = elem
-	return fastDecodeHostNamespaces(node, elem)
+	return fastDecodeHostNamespaces(s, elem)
 }
 
-func fastDecodePtrToHostPaths(node any, v **HostPaths) bool {
-	if fastNull(node) {
+func fastDecodePtrToHostPaths(s *spec.Stream, v **HostPaths) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(HostPaths)
 	*v = elem
-	return fastDecodeHostPaths(node, elem)
+	return fastDecodeHostPaths(s, elem)
 }
 
-func fastDecodePtrToMaskedPaths(node any, v **MaskedPaths) bool {
-	if fastNull(node) {
+func fastDecodePtrToMaskedPaths(s *spec.Stream, v **MaskedPaths) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(MaskedPaths)
 	*v = elem
-	return fastDecodeMaskedPaths(node, elem)
+	return fastDecodeMaskedPaths(s, elem)
 }
 
-func fastDecodePtrToMountDestinations(node any, v **MountDestinations) bool {
-	if fastNull(node) {
+func fastDecodePtrToMountDestinations(s *spec.Stream, v **MountDestinations) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(MountDestinations)
 	*v = elem
-	return fastDecodeMountDestinations(node, elem)
+	return fastDecodeMountDestinations(s, elem)
 }
 
-func fastDecodePtrToMountPropagation(node any, v **MountPropagation) bool {
-	if fastNull(node) {
+func fastDecodePtrToMountPropagation(s *spec.Stream, v **MountPropagation) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(MountPropagation)
 	*v = elem
-	return fastDecodeMountPropagation(node, elem)
+	return fastDecodeMountPropagation(s, elem)
 }
 
-func fastDecodePtrToNoNewPrivileges(node any, v **NoNewPrivileges) bool {
-	if fastNull(node) {
+func fastDecodePtrToNoNewPrivileges(s *spec.Stream, v **NoNewPrivileges) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(NoNewPrivileges)
 	*v = elem
-	return fastDecodeNoNewPrivileges(node, elem)
+	return fastDecodeNoNewPrivileges(s, elem)
 }
 
-func fastDecodePtrToOOM(node any, v **OOM) bool {
-	if fastNull(node) {
+func fastDecodePtrToOOM(s *spec.Stream, v **OOM) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(OOM)
 	*v = elem
-	return fastDecodeOOM(node, elem)
+	return fastDecodeOOM(s, elem)
 }
 
-func fastDecodePtrToPrivileged(node any, v **Privileged) bool {
-	if fastNull(node) {
+func fastDecodePtrToPrivileged(s *spec.Stream, v **Privileged) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Privileged)
 	*v = elem
-	return fastDecodePrivileged(node, elem)
+	return fastDecodePrivileged(s, elem)
 }
 
-func fastDecodePtrToProcFd(node any, v **ProcFd) bool {
-	if fastNull(node) {
+func fastDecodePtrToProcFd(s *spec.Stream, v **ProcFd) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(ProcFd)
 	*v = elem
-	return fastDecodeProcFd(node, elem)
+	return fastDecodeProcFd(s, elem)
 }
 
-func fastDecodePtrToReadOnlyRoot(node any, v **ReadOnlyRoot) bool {
-	if fastNull(node) {
+func fastDecodePtrToReadOnlyRoot(s *spec.Stream, v **ReadOnlyRoot) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(ReadOnlyRoot)
 	*v = elem
-	return fastDecodeReadOnlyRoot(node, elem)
+	return fastDecodeReadOnlyRoot(s, elem)
 }
 
-func fastDecodePtrToResources(node any, v **Resources) bool {
-	if fastNull(node) {
+func fastDecodePtrToResources(s *spec.Stream, v **Resources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Resources)
 	*v = elem
-	return fastDecodeResources(node, elem)
+	return fastDecodeResources(s, elem)
 }
 
-func fastDecodePtrToRunAsNonRoot(node any, v **RunAsNonRoot) bool {
-	if fastNull(node) {
+func fastDecodePtrToRunAsNonRoot(s *spec.Stream, v **RunAsNonRoot) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(RunAsNonRoot)
 	*v = elem
-	return fastDecodeRunAsNonRoot(node, elem)
+	return fastDecodeRunAsNonRoot(s, elem)
 }
 
-func fastDecodePtrToSELinux(node any, v **SELinux) bool {
-	if fastNull(node) {
+func fastDecodePtrToSELinux(s *spec.Stream, v **SELinux) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(SELinux)
 	*v = elem
-	return fastDecodeSELinux(node, elem)
+	return fastDecodeSELinux(s, elem)
 }
 
-func fastDecodePtrToSeccomp(node any, v **Seccomp) bool {
-	if fastNull(node) {
+func fastDecodePtrToSeccomp(s *spec.Stream, v **Seccomp) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Seccomp)
 	*v = elem
-	return fastDecodeSeccomp(node, elem)
+	return fastDecodeSeccomp(s, elem)
 }
 
-func fastDecodePtrToSysctls(node any, v **Sysctls) bool {
-	if fastNull(node) {
+func fastDecodePtrToSysctls(s *spec.Stream, v **Sysctls) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Sysctls)
 	*v = elem
-	return fastDecodeSysctls(node, elem)
+	return fastDecodeSysctls(s, elem)
 }
 
-func fastDecodePtrToSystemdProperties(node any, v **SystemdProperties) bool {
-	if fastNull(node) {
+func fastDecodePtrToSystemdProperties(s *spec.Stream, v **SystemdProperties) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(SystemdProperties)
 	*v = elem
-	return fastDecodeSystemdProperties(node, elem)
+	return fastDecodeSystemdProperties(s, elem)
 }
 
-func fastDecodePtrToUnified(node any, v **Unified) bool {
-	if fastNull(node) {
+func fastDecodePtrToUnified(s *spec.Stream, v **Unified) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(Unified)
 	*v = elem
-	return fastDecodeUnified(node, elem)
+	return fastDecodeUnified(s, elem)
 }
 
-func fastDecodeMapOfStringToString(node any, v *map[string]string) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMapOfStringToString(s *spec.Stream, v *map[string]string) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	entries := make(map[string]string, len(object.Members))
-	for _, member := range object.Members {
-		var value string
-		if !fastDecodeString(member.Value, &value) {
+	entries := make(map[string]string)
+	for s.More() {
+		key, ok := s.NameText()
+		if !ok {
 			return false
 		}
-		entries[string(member.Name)] = value
+		var value string
+		if !fastDecodeString(s, &value) {
+			return false
+		}
+		entries[string(key)] = value
+	}
+	if !s.Close() {
+		return false
 	}
 	*v = entries
 	return true
 }
 
-func fastDecodeDigests(node any, v *Digests) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeDigests(s *spec.Stream, v *Digests) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make(Digests, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeString(item, &items[i]) {
+	var prefix [8]string
+	items := prefix[:0]
+	for s.More() {
+		var item string
+		if !fastDecodeString(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make(Digests, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeAppArmor(node any, v *AppArmor) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeAppArmor(s *spec.Stream, v *AppArmor) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Denied":
-			if !fastDecodeSliceOfString(member.Value, &v.Denied) {
+			if !fastDecodeSliceOfString(s, &v.Denied) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeCapabilities(node any, v *Capabilities) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeCapabilities(s *spec.Stream, v *Capabilities) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Allowed":
-			if !fastDecodeSliceOfString(member.Value, &v.Allowed) {
+			if !fastDecodeSliceOfString(s, &v.Allowed) {
 				return false
 			}
 		case "Drop":
-			if !fastDecodeSliceOfString(member.Value, &v.Drop) {
+			if !fastDecodeSliceOfString(s, &v.Drop) {
 				return false
 			}
 		case "Missing":
-			if !fastDecodeAction(member.Value, &v.Missing) {
+			if !fastDecodeAction(s, &v.Missing) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeDevices(node any, v *Devices) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeDevices(s *spec.Stream, v *Devices) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "CgroupRules":
-			if !fastDecodeSliceOfDeviceRule(member.Value, &v.CgroupRules) {
+			if !fastDecodeSliceOfDeviceRule(s, &v.CgroupRules) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeHooks(node any, v *Hooks) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeHooks(s *spec.Stream, v *Hooks) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Allowed":
-			if !fastDecodeSliceOfString(member.Value, &v.Allowed) {
+			if !fastDecodeSliceOfString(s, &v.Allowed) {
 				return false
 			}
 		case "DockerDaemons":
-			if !fastDecodeSliceOfString(member.Value, &v.DockerDaemons) {
+			if !fastDecodeSliceOfString(s, &v.DockerDaemons) {
 				return false
 			}
 		case "DockerNetworkHook":
-			if !fastDecodeBool(member.Value, &v.DockerNetworkHook) {
+			if !fastDecodeBool(s, &v.DockerNetworkHook) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeHostNamespaces(node any, v *HostNamespaces) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeHostNamespaces(s *spec.Stream, v *HostNamespaces) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Required":
-			if !fastDecodeSliceOfSpecsLinuxNamespaceType(member.Value, &v.Required) {
+			if !fastDecodeSliceOfSpecsLinuxNamespaceType(s, &v.Required) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeHostPaths(node any, v *HostPaths) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeHostPaths(s *spec.Stream, v *HostPaths) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Allowed":
-			if !fastDecodeSliceOfMountRule(member.Value, &v.Allowed) {
+			if !fastDecodeSliceOfMountRule(s, &v.Allowed) {
 				return false
 			}
 		case "EngineManaged":
-			if !fastDecodeSliceOfMountRule(member.Value, &v.EngineManaged) {
+			if !fastDecodeSliceOfMountRule(s, &v.EngineManaged) {
 				return false
 			}
 		case "Others":
-			if !fastDecodeString(member.Value, &v.Others) {
+			if !fastDecodeString(s, &v.Others) {
 				return false
 			}
 		case "Roots":
-			if !fastDecodeMapOfStringToString(member.Value, &v.Roots) {
+			if !fastDecodeMapOfStringToString(s, &v.Roots) {
 				return false
 			}
 		case "Sensitive":
-			if !fastDecodeSliceOfSensitivePath(member.Value, &v.Sensitive) {
+			if !fastDecodeSliceOfSensitivePath(s, &v.Sensitive) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMaskedPaths(node any, v *MaskedPaths) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMaskedPaths(s *spec.Stream, v *MaskedPaths) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Masked":
-			if !fastDecodeSliceOfString(member.Value, &v.Masked) {
+			if !fastDecodeSliceOfString(s, &v.Masked) {
 				return false
 			}
 		case "Missing":
-			if !fastDecodeAction(member.Value, &v.Missing) {
+			if !fastDecodeAction(s, &v.Missing) {
 				return false
 			}
 		case "Readonly":
-			if !fastDecodeSliceOfString(member.Value, &v.Readonly) {
+			if !fastDecodeSliceOfString(s, &v.Readonly) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMountDestinations(node any, v *MountDestinations) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMountDestinations(s *spec.Stream, v *MountDestinations) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Protected":
-			if !fastDecodeSliceOfString(member.Value, &v.Protected) {
+			if !fastDecodeSliceOfString(s, &v.Protected) {
 				return false
 			}
 		case "Standard":
-			if !fastDecodeSliceOfStandardMount(member.Value, &v.Standard) {
+			if !fastDecodeSliceOfStandardMount(s, &v.Standard) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMountPropagation(node any, v *MountPropagation) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMountPropagation(s *spec.Stream, v *MountPropagation) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Denied":
-			if !fastDecodeSliceOfString(member.Value, &v.Denied) {
+			if !fastDecodeSliceOfString(s, &v.Denied) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeNoNewPrivileges(node any, v *NoNewPrivileges) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeNoNewPrivileges(s *spec.Stream, v *NoNewPrivileges) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Action":
-			if !fastDecodeAction(member.Value, &v.Action) {
+			if !fastDecodeAction(s, &v.Action) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeOOM(node any, v *OOM) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeOOM(s *spec.Stream, v *OOM) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Default":
-			if !fastDecodePtrToInt(member.Value, &v.Default) {
+			if !fastDecodePtrToInt(s, &v.Default) {
 				return false
 			}
 		case "MinScoreAdj":
-			if !fastDecodeInt(member.Value, &v.MinScoreAdj) {
+			if !fastDecodeInt(s, &v.MinScoreAdj) {
 				return false
 			}
 		case "Missing":
-			if !fastDecodeAction(member.Value, &v.Missing) {
+			if !fastDecodeAction(s, &v.Missing) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePrivileged(node any, v *Privileged) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePrivileged(s *spec.Stream, v *Privileged) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeProcFd(node any, v *ProcFd) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeProcFd(s *spec.Stream, v *ProcFd) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeReadOnlyRoot(node any, v *ReadOnlyRoot) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeReadOnlyRoot(s *spec.Stream, v *ReadOnlyRoot) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Action":
-			if !fastDecodeAction(member.Value, &v.Action) {
+			if !fastDecodeAction(s, &v.Action) {
 				return false
 			}
 		case "Tmpfs":
-			if !fastDecodeSliceOfTmpfsMount(member.Value, &v.Tmpfs) {
+			if !fastDecodeSliceOfTmpfsMount(s, &v.Tmpfs) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeResources(node any, v *Resources) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeResources(s *spec.Stream, v *Resources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "CPU":
-			if !fastDecodePtrToCPULimit(member.Value, &v.CPU) {
+			if !fastDecodePtrToCPULimit(s, &v.CPU) {
 				return false
 			}
 		case "Memory":
-			if !fastDecodePtrToMemoryLimit(member.Value, &v.Memory) {
+			if !fastDecodePtrToMemoryLimit(s, &v.Memory) {
 				return false
 			}
 		case "Pids":
-			if !fastDecodePtrToPidsLimit(member.Value, &v.Pids) {
+			if !fastDecodePtrToPidsLimit(s, &v.Pids) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeRunAsNonRoot(node any, v *RunAsNonRoot) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeRunAsNonRoot(s *spec.Stream, v *RunAsNonRoot) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSELinux(node any, v *SELinux) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSELinux(s *spec.Stream, v *SELinux) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "DeniedTypes":
-			if !fastDecodeSliceOfString(member.Value, &v.DeniedTypes) {
+			if !fastDecodeSliceOfString(s, &v.DeniedTypes) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSeccomp(node any, v *Seccomp) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSeccomp(s *spec.Stream, v *Seccomp) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Missing":
-			if !fastDecodeAction(member.Value, &v.Missing) {
+			if !fastDecodeAction(s, &v.Missing) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSysctls(node any, v *Sysctls) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSysctls(s *spec.Stream, v *Sysctls) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Allowed":
-			if !fastDecodeSliceOfString(member.Value, &v.Allowed) {
+			if !fastDecodeSliceOfString(s, &v.Allowed) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSystemdProperties(node any, v *SystemdProperties) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSystemdProperties(s *spec.Stream, v *SystemdProperties) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeUnified(node any, v *Unified) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeUnified(s *spec.Stream, v *Unified) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSliceOfString(node any, v *[]string) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfString(s *spec.Stream, v *[]string) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]string, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeString(item, &items[i]) {
+	var prefix [8]string
+	items := prefix[:0]
+	for s.More() {
+		var item string
+		if !fastDecodeString(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
-	return true
-}
-
-func fastDecodeAction(node any, v *Action) bool {
-	scalar, ok := node.(spec.Scalar)
-	if !ok {
+	if !s.Close() {
 		return false
 	}
-	if scalar.IsNull() {
+	*v = append(make([]string, 0, len(items)), items...)
+	return true
+}
+
+func fastDecodeAction(s *spec.Stream, v *Action) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = Action(value)
 	return ok
 }
 
-func fastDecodeSliceOfDeviceRule(node any, v *[]DeviceRule) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfDeviceRule(s *spec.Stream, v *[]DeviceRule) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]DeviceRule, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeDeviceRule(item, &items[i]) {
+	var prefix [8]DeviceRule
+	items := prefix[:0]
+	for s.More() {
+		var item DeviceRule
+		if !fastDecodeDeviceRule(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]DeviceRule, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeBool(node any, v *bool) bool {
-	scalar, ok := node.(spec.Scalar)
+func fastDecodeBool(s *spec.Stream, v *bool) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Bool()
 	*v = bool(value)
 	return ok
 }
 
-func fastDecodeSliceOfSpecsLinuxNamespaceType(node any, v *[]specs.LinuxNamespaceType) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxNamespaceType(s *spec.Stream, v *[]specs.LinuxNamespaceType) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxNamespaceType, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxNamespaceType(item, &items[i]) {
+	var prefix [8]specs.LinuxNamespaceType
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxNamespaceType
+		if !fastDecodeSpecsLinuxNamespaceType(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxNamespaceType, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfMountRule(node any, v *[]MountRule) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfMountRule(s *spec.Stream, v *[]MountRule) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]MountRule, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeMountRule(item, &items[i]) {
+	var prefix [8]MountRule
+	items := prefix[:0]
+	for s.More() {
+		var item MountRule
+		if !fastDecodeMountRule(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]MountRule, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSensitivePath(node any, v *[]SensitivePath) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSensitivePath(s *spec.Stream, v *[]SensitivePath) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]SensitivePath, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSensitivePath(item, &items[i]) {
+	var prefix [8]SensitivePath
+	items := prefix[:0]
+	for s.More() {
+		var item SensitivePath
+		if !fastDecodeSensitivePath(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]SensitivePath, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfStandardMount(node any, v *[]StandardMount) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfStandardMount(s *spec.Stream, v *[]StandardMount) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]StandardMount, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeStandardMount(item, &items[i]) {
+	var prefix [8]StandardMount
+	items := prefix[:0]
+	for s.More() {
+		var item StandardMount
+		if !fastDecodeStandardMount(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]StandardMount, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToInt(node any, v **int) bool {
-	if fastNull(node) {
+func fastDecodePtrToInt(s *spec.Stream, v **int) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(int)
 	*v = elem
-	return fastDecodeInt(node, elem)
+	return fastDecodeInt(s, elem)
 }
 
-func fastDecodeInt(node any, v *int) bool {
-	scalar, ok := node.(spec.Scalar)
+func fastDecodeInt(s *spec.Stream, v *int) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(0)
 	*v = int(value)
 	return ok
 }
 
-func fastDecodeSliceOfTmpfsMount(node any, v *[]TmpfsMount) bool {
-	array, ok := node.(*spec.Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfTmpfsMount(s *spec.Stream, v *[]TmpfsMount) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]TmpfsMount, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeTmpfsMount(item, &items[i]) {
+	var prefix [8]TmpfsMount
+	items := prefix[:0]
+	for s.More() {
+		var item TmpfsMount
+		if !fastDecodeTmpfsMount(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]TmpfsMount, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToCPULimit(node any, v **CPULimit) bool {
-	if fastNull(node) {
+func fastDecodePtrToCPULimit(s *spec.Stream, v **CPULimit) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(CPULimit)
 	*v = elem
-	return fastDecodeCPULimit(node, elem)
+	return fastDecodeCPULimit(s, elem)
 }
 
-func fastDecodePtrToMemoryLimit(node any, v **MemoryLimit) bool {
-	if fastNull(node) {
+func fastDecodePtrToMemoryLimit(s *spec.Stream, v **MemoryLimit) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(MemoryLimit)
 	*v = elem
-	return fastDecodeMemoryLimit(node, elem)
+	return fastDecodeMemoryLimit(s, elem)
 }
 
-func fastDecodePtrToPidsLimit(node any, v **PidsLimit) bool {
-	if fastNull(node) {
+func fastDecodePtrToPidsLimit(s *spec.Stream, v **PidsLimit) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(PidsLimit)
 	*v = elem
-	return fastDecodePidsLimit(node, elem)
+	return fastDecodePidsLimit(s, elem)
 }
 
-func fastDecodeDeviceRule(node any, v *DeviceRule) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeDeviceRule(s *spec.Stream, v *DeviceRule) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Access":
-			if !fastDecodeString(member.Value, &v.Access) {
+			if !fastDecodeString(s, &v.Access) {
 				return false
 			}
 		case "Allow":
-			if !fastDecodeBool(member.Value, &v.Allow) {
+			if !fastDecodeBool(s, &v.Allow) {
 				return false
 			}
 		case "Major":
-			if !fastDecodePtrToInt64(member.Value, &v.Major) {
+			if !fastDecodePtrToInt64(s, &v.Major) {
 				return false
 			}
 		case "Minor":
-			if !fastDecodePtrToInt64(member.Value, &v.Minor) {
+			if !fastDecodePtrToInt64(s, &v.Minor) {
 				return false
 			}
 		case "Type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxNamespaceType(node any, v *specs.LinuxNamespaceType) bool {
-	scalar, ok := node.(spec.Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxNamespaceType(s *spec.Stream, v *specs.LinuxNamespaceType) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxNamespaceType(value)
 	return ok
 }
 
-func fastDecodeMountRule(node any, v *MountRule) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMountRule(s *spec.Stream, v *MountRule) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Destination":
-			if !fastDecodeString(member.Value, &v.Destination) {
+			if !fastDecodeString(s, &v.Destination) {
 				return false
 			}
 		case "ReadOnly":
-			if !fastDecodeBool(member.Value, &v.ReadOnly) {
+			if !fastDecodeBool(s, &v.ReadOnly) {
 				return false
 			}
 		case "Source":
-			if !fastDecodeString(member.Value, &v.Source) {
+			if !fastDecodeString(s, &v.Source) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSensitivePath(node any, v *SensitivePath) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSensitivePath(s *spec.Stream, v *SensitivePath) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "What":
-			if !fastDecodeString(member.Value, &v.What) {
+			if !fastDecodeString(s, &v.What) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeStandardMount(node any, v *StandardMount) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeStandardMount(s *spec.Stream, v *StandardMount) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Destination":
-			if !fastDecodeString(member.Value, &v.Destination) {
+			if !fastDecodeString(s, &v.Destination) {
 				return false
 			}
 		case "Source":
-			if !fastDecodeString(member.Value, &v.Source) {
+			if !fastDecodeString(s, &v.Source) {
 				return false
 			}
 		case "Type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeTmpfsMount(node any, v *TmpfsMount) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeTmpfsMount(s *spec.Stream, v *TmpfsMount) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Destination":
-			if !fastDecodeString(member.Value, &v.Destination) {
+			if !fastDecodeString(s, &v.Destination) {
 				return false
 			}
 		case "Options":
-			if !fastDecodeSliceOfString(member.Value, &v.Options) {
+			if !fastDecodeSliceOfString(s, &v.Options) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeCPULimit(node any, v *CPULimit) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeCPULimit(s *spec.Stream, v *CPULimit) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Default":
-			if !fastDecodeFloat64(member.Value, &v.Default) {
+			if !fastDecodeFloat64(s, &v.Default) {
 				return false
 			}
 		case "Max":
-			if !fastDecodeFloat64(member.Value, &v.Max) {
+			if !fastDecodeFloat64(s, &v.Max) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMemoryLimit(node any, v *MemoryLimit) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMemoryLimit(s *spec.Stream, v *MemoryLimit) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Default":
-			if !fastDecodeBytes(member.Value, &v.Default) {
+			if !fastDecodeBytes(s, &v.Default) {
 				return false
 			}
 		case "Max":
-			if !fastDecodeBytes(member.Value, &v.Max) {
+			if !fastDecodeBytes(s, &v.Max) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePidsLimit(node any, v *PidsLimit) bool {
-	object, ok := node.(*spec.Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodePidsLimit(s *spec.Stream, v *PidsLimit) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "Default":
-			if !fastDecodeInt64(member.Value, &v.Default) {
+			if !fastDecodeInt64(s, &v.Default) {
 				return false
 			}
 		case "Max":
-			if !fastDecodeInt64(member.Value, &v.Max) {
+			if !fastDecodeInt64(s, &v.Max) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePtrToInt64(node any, v **int64) bool {
-	if fastNull(node) {
+func fastDecodePtrToInt64(s *spec.Stream, v **int64) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(int64)
 	*v = elem
-	return fastDecodeInt64(node, elem)
+	return fastDecodeInt64(s, elem)
 }
 
-func fastDecodeFloat64(node any, v *float64) bool {
-	scalar, ok := node.(spec.Scalar)
+func fastDecodeFloat64(s *spec.Stream, v *float64) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Float(64)
 	*v = float64(value)
 	return ok
 }
 
-func fastDecodeBytes(node any, v *Bytes) bool {
-	scalar, ok := node.(spec.Scalar)
+func fastDecodeBytes(s *spec.Stream, v *Bytes) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(64)
 	*v = Bytes(value)
 	return ok
 }
 
-func fastDecodeInt64(node any, v *int64) bool {
-	scalar, ok := node.(spec.Scalar)
+func fastDecodeInt64(s *spec.Stream, v *int64) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(64)
 	*v = int64(value)

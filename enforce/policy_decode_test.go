@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/go-json-experiment/json"
@@ -50,18 +51,14 @@ func checkEntryDecoderAgrees(t *testing.T, data []byte) bool {
 	}
 	var slow policyEntry
 	slowErr := json.Unmarshal(data, &slow)
-	tree, err := spec.ParseTree(data)
-	if err != nil {
-		return false
-	}
-	var fast policyEntry
-	if !generatedPolicyEntryDecoder(tree.Root, &fast) {
+	fast, ok := spec.DecodeWith(data, generatedPolicyEntryDecoder)
+	if !ok {
 		return false
 	}
 	if slowErr != nil {
 		t.Fatalf("the generated decoder reads an entry json.Unmarshal refuses (%v):\n%s", slowErr, data)
 	}
-	if !reflect.DeepEqual(fast, slow) {
+	if !reflect.DeepEqual(*fast, slow) {
 		t.Fatalf("the generated decoder reads another entry:\n%s\n fast %+v\n slow %+v", data, fast, slow)
 	}
 	return true
@@ -109,4 +106,32 @@ func FuzzGeneratedPolicyDecoder(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkEntryDecoderAgrees(t, data) })
+}
+
+// The generated decoder reads an entry's tokens with no tree built first:
+// an entry with duplicate names, invalid UTF-8, trailing data or more
+// values than a document may hold is left to json.Unmarshal, which
+// refuses the first three as it always did.
+func TestGeneratedDecoderRefusesMalformedEntries(t *testing.T) {
+	entry := shippedEntries(t)["restricted"]
+	body := string(entry[1:])
+	for name, c := range map[string]struct {
+		data     string
+		accepted bool // by json.Unmarshal
+	}{
+		"duplicate name":  {`{"magic":"x",` + body, false},
+		"trailing data":   {string(entry) + `{}`, false},
+		"invalid UTF-8":   {`{"name":"\xff",` + strings.Replace(body, `"name":`, `"x-name":`, 1), false},
+		"escaped name":    {strings.Replace(string(entry), `"magic":`, `"m\u0061gic":`, 1), true},
+		"too many values": {strings.Replace(string(entry), `"files":[`, `"files":[`+strings.Repeat(`{},`, spec.MaxDocumentValues), 1), true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, ok := spec.DecodeWith([]byte(c.data), generatedPolicyEntryDecoder); ok {
+				t.Fatal("the generated decoder reads it")
+			}
+			if _, ok := decodePolicyEntry([]byte(c.data)); ok != c.accepted {
+				t.Fatalf("decodePolicyEntry reads it: %v", ok)
+			}
+		})
+	}
 }

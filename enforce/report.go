@@ -37,8 +37,10 @@ type Report struct {
 	err        error
 }
 
-func newReport(policy string, tree *spec.Tree) *Report {
-	return &Report{policy: policy, editor: spec.NewCopyEditor(tree)}
+// newReport starts the report on doc; its rewrites edit a copy, made (and
+// the document's tree built) only at the first.
+func newReport(policy string, doc *spec.Source) *Report {
+	return &Report{policy: policy, editor: doc.Editor()}
 }
 
 // Policy names the policy being applied, for messages.

@@ -35,14 +35,10 @@ func slowDecode[T any](data []byte) (*T, error) {
 	return value, nil
 }
 
-// fastOnly is the generated decoder alone; false also for a document the
-// tree refuses.
+// fastOnly is the generated decoder alone, reading the document's
+// tokens: no tree is built first.
 func fastOnly[T any](data []byte) (*T, bool) {
-	tree, err := ParseTree(data)
-	if err != nil {
-		return nil, false
-	}
-	return fastDecode[T](tree.Root)
+	return fastDecode[T](data)
 }
 
 // checkFastAgrees fails when the generated decoder reads data while the

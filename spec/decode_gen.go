@@ -14,2722 +14,2962 @@ func init() {
 	registerFastDecoder(fastDecodeSpecsLinuxResources)
 }
 
-// fastNull reports whether node is the literal null, which leaves a
-// zero value as it is.
-func fastNull(node any) bool {
-	scalar, ok := node.(Scalar)
-	return ok && scalar.IsNull()
-}
-
-func fastDecodeSpecsSpec(node any, v *specs.Spec) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsSpec(s *Stream, v *specs.Spec) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "annotations":
-			if !fastDecodeMapOfStringToString(member.Value, &v.Annotations) {
+			if !fastDecodeMapOfStringToString(s, &v.Annotations) {
 				return false
 			}
 		case "domainname":
-			if !fastDecodeString(member.Value, &v.Domainname) {
+			if !fastDecodeString(s, &v.Domainname) {
 				return false
 			}
 		case "hooks":
-			if !fastDecodePtrToSpecsHooks(member.Value, &v.Hooks) {
+			if !fastDecodePtrToSpecsHooks(s, &v.Hooks) {
 				return false
 			}
 		case "hostname":
-			if !fastDecodeString(member.Value, &v.Hostname) {
+			if !fastDecodeString(s, &v.Hostname) {
 				return false
 			}
 		case "linux":
-			if !fastDecodePtrToSpecsLinux(member.Value, &v.Linux) {
+			if !fastDecodePtrToSpecsLinux(s, &v.Linux) {
 				return false
 			}
 		case "mounts":
-			if !fastDecodeSliceOfSpecsMount(member.Value, &v.Mounts) {
+			if !fastDecodeSliceOfSpecsMount(s, &v.Mounts) {
 				return false
 			}
 		case "ociVersion":
-			if !fastDecodeString(member.Value, &v.Version) {
+			if !fastDecodeString(s, &v.Version) {
 				return false
 			}
 		case "process":
-			if !fastDecodePtrToSpecsProcess(member.Value, &v.Process) {
+			if !fastDecodePtrToSpecsProcess(s, &v.Process) {
 				return false
 			}
 		case "root":
-			if !fastDecodePtrToSpecsRoot(member.Value, &v.Root) {
+			if !fastDecodePtrToSpecsRoot(s, &v.Root) {
 				return false
 			}
 		case "solaris":
-			if !fastDecodePtrToSpecsSolaris(member.Value, &v.Solaris) {
+			if !fastDecodePtrToSpecsSolaris(s, &v.Solaris) {
 				return false
 			}
 		case "vm":
-			if !fastDecodePtrToSpecsVM(member.Value, &v.VM) {
+			if !fastDecodePtrToSpecsVM(s, &v.VM) {
 				return false
 			}
 		case "windows":
-			if !fastDecodePtrToSpecsWindows(member.Value, &v.Windows) {
+			if !fastDecodePtrToSpecsWindows(s, &v.Windows) {
 				return false
 			}
 		case "zos":
-			if !fastDecodePtrToSpecsZOS(member.Value, &v.ZOS) {
+			if !fastDecodePtrToSpecsZOS(s, &v.ZOS) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsProcess(node any, v *specs.Process) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsProcess(s *Stream, v *specs.Process) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "apparmorProfile":
-			if !fastDecodeString(member.Value, &v.ApparmorProfile) {
+			if !fastDecodeString(s, &v.ApparmorProfile) {
 				return false
 			}
 		case "args":
-			if !fastDecodeSliceOfString(member.Value, &v.Args) {
+			if !fastDecodeSliceOfString(s, &v.Args) {
 				return false
 			}
 		case "capabilities":
-			if !fastDecodePtrToSpecsLinuxCapabilities(member.Value, &v.Capabilities) {
+			if !fastDecodePtrToSpecsLinuxCapabilities(s, &v.Capabilities) {
 				return false
 			}
 		case "commandLine":
-			if !fastDecodeString(member.Value, &v.CommandLine) {
+			if !fastDecodeString(s, &v.CommandLine) {
 				return false
 			}
 		case "consoleSize":
-			if !fastDecodePtrToSpecsBox(member.Value, &v.ConsoleSize) {
+			if !fastDecodePtrToSpecsBox(s, &v.ConsoleSize) {
 				return false
 			}
 		case "cwd":
-			if !fastDecodeString(member.Value, &v.Cwd) {
+			if !fastDecodeString(s, &v.Cwd) {
 				return false
 			}
 		case "env":
-			if !fastDecodeSliceOfString(member.Value, &v.Env) {
+			if !fastDecodeSliceOfString(s, &v.Env) {
 				return false
 			}
 		case "execCPUAffinity":
-			if !fastDecodePtrToSpecsCPUAffinity(member.Value, &v.ExecCPUAffinity) {
+			if !fastDecodePtrToSpecsCPUAffinity(s, &v.ExecCPUAffinity) {
 				return false
 			}
 		case "ioPriority":
-			if !fastDecodePtrToSpecsLinuxIOPriority(member.Value, &v.IOPriority) {
+			if !fastDecodePtrToSpecsLinuxIOPriority(s, &v.IOPriority) {
 				return false
 			}
 		case "noNewPrivileges":
-			if !fastDecodeBool(member.Value, &v.NoNewPrivileges) {
+			if !fastDecodeBool(s, &v.NoNewPrivileges) {
 				return false
 			}
 		case "oomScoreAdj":
-			if !fastDecodePtrToInt(member.Value, &v.OOMScoreAdj) {
+			if !fastDecodePtrToInt(s, &v.OOMScoreAdj) {
 				return false
 			}
 		case "rlimits":
-			if !fastDecodeSliceOfSpecsPOSIXRlimit(member.Value, &v.Rlimits) {
+			if !fastDecodeSliceOfSpecsPOSIXRlimit(s, &v.Rlimits) {
 				return false
 			}
 		case "scheduler":
-			if !fastDecodePtrToSpecsScheduler(member.Value, &v.Scheduler) {
+			if !fastDecodePtrToSpecsScheduler(s, &v.Scheduler) {
 				return false
 			}
 		case "selinuxLabel":
-			if !fastDecodeString(member.Value, &v.SelinuxLabel) {
+			if !fastDecodeString(s, &v.SelinuxLabel) {
 				return false
 			}
 		case "terminal":
-			if !fastDecodeBool(member.Value, &v.Terminal) {
+			if !fastDecodeBool(s, &v.Terminal) {
 				return false
 			}
 		case "user":
-			if !fastDecodeSpecsUser(member.Value, &v.User) {
+			if !fastDecodeSpecsUser(s, &v.User) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxResources(node any, v *specs.LinuxResources) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxResources(s *Stream, v *specs.LinuxResources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "blockIO":
-			if !fastDecodePtrToSpecsLinuxBlockIO(member.Value, &v.BlockIO) {
+			if !fastDecodePtrToSpecsLinuxBlockIO(s, &v.BlockIO) {
 				return false
 			}
 		case "cpu":
-			if !fastDecodePtrToSpecsLinuxCPU(member.Value, &v.CPU) {
+			if !fastDecodePtrToSpecsLinuxCPU(s, &v.CPU) {
 				return false
 			}
 		case "devices":
-			if !fastDecodeSliceOfSpecsLinuxDeviceCgroup(member.Value, &v.Devices) {
+			if !fastDecodeSliceOfSpecsLinuxDeviceCgroup(s, &v.Devices) {
 				return false
 			}
 		case "hugepageLimits":
-			if !fastDecodeSliceOfSpecsLinuxHugepageLimit(member.Value, &v.HugepageLimits) {
+			if !fastDecodeSliceOfSpecsLinuxHugepageLimit(s, &v.HugepageLimits) {
 				return false
 			}
 		case "memory":
-			if !fastDecodePtrToSpecsLinuxMemory(member.Value, &v.Memory) {
+			if !fastDecodePtrToSpecsLinuxMemory(s, &v.Memory) {
 				return false
 			}
 		case "network":
-			if !fastDecodePtrToSpecsLinuxNetwork(member.Value, &v.Network) {
+			if !fastDecodePtrToSpecsLinuxNetwork(s, &v.Network) {
 				return false
 			}
 		case "pids":
-			if !fastDecodePtrToSpecsLinuxPids(member.Value, &v.Pids) {
+			if !fastDecodePtrToSpecsLinuxPids(s, &v.Pids) {
 				return false
 			}
 		case "rdma":
-			if !fastDecodeMapOfStringToSpecsLinuxRdma(member.Value, &v.Rdma) {
+			if !fastDecodeMapOfStringToSpecsLinuxRdma(s, &v.Rdma) {
 				return false
 			}
 		case "unified":
-			if !fastDecodeMapOfStringToString(member.Value, &v.Unified) {
+			if !fastDecodeMapOfStringToString(s, &v.Unified) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeMapOfStringToString(node any, v *map[string]string) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMapOfStringToString(s *Stream, v *map[string]string) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	entries := make(map[string]string, len(object.Members))
-	for _, member := range object.Members {
-		var value string
-		if !fastDecodeString(member.Value, &value) {
+	entries := make(map[string]string)
+	for s.More() {
+		key, ok := s.NameText()
+		if !ok {
 			return false
 		}
-		entries[string(member.Name)] = value
+		var value string
+		if !fastDecodeString(s, &value) {
+			return false
+		}
+		entries[string(key)] = value
+	}
+	if !s.Close() {
+		return false
 	}
 	*v = entries
 	return true
 }
 
-func fastDecodeString(node any, v *string) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeString(s *Stream, v *string) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = string(value)
 	return ok
 }
 
-func fastDecodePtrToSpecsHooks(node any, v **specs.Hooks) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsHooks(s *Stream, v **specs.Hooks) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Hooks)
 	*v = elem
-	return fastDecodeSpecsHooks(node, elem)
+	return fastDecodeSpecsHooks(s, elem)
 }
 
-func fastDecodePtrToSpecsLinux(node any, v **specs.Linux) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinux(s *Stream, v **specs.Linux) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Linux)
 	*v = elem
-	return fastDecodeSpecsLinux(node, elem)
+	return fastDecodeSpecsLinux(s, elem)
 }
 
-func fastDecodeSliceOfSpecsMount(node any, v *[]specs.Mount) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsMount(s *Stream, v *[]specs.Mount) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.Mount, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsMount(item, &items[i]) {
+	var prefix [8]specs.Mount
+	items := prefix[:0]
+	for s.More() {
+		var item specs.Mount
+		if !fastDecodeSpecsMount(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.Mount, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsProcess(node any, v **specs.Process) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsProcess(s *Stream, v **specs.Process) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Process)
 	*v = elem
-	return fastDecodeSpecsProcess(node, elem)
+	return fastDecodeSpecsProcess(s, elem)
 }
 
-func fastDecodePtrToSpecsRoot(node any, v **specs.Root) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsRoot(s *Stream, v **specs.Root) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Root)
 	*v = elem
-	return fastDecodeSpecsRoot(node, elem)
+	return fastDecodeSpecsRoot(s, elem)
 }
 
-func fastDecodePtrToSpecsSolaris(node any, v **specs.Solaris) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsSolaris(s *Stream, v **specs.Solaris) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Solaris)
 	*v = elem
-	return fastDecodeSpecsSolaris(node, elem)
+	return fastDecodeSpecsSolaris(s, elem)
 }
 
-func fastDecodePtrToSpecsVM(node any, v **specs.VM) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsVM(s *Stream, v **specs.VM) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.VM)
 	*v = elem
-	return fastDecodeSpecsVM(node, elem)
+	return fastDecodeSpecsVM(s, elem)
 }
 
-func fastDecodePtrToSpecsWindows(node any, v **specs.Windows) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindows(s *Stream, v **specs.Windows) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Windows)
 	*v = elem
-	return fastDecodeSpecsWindows(node, elem)
+	return fastDecodeSpecsWindows(s, elem)
 }
 
-func fastDecodePtrToSpecsZOS(node any, v **specs.ZOS) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsZOS(s *Stream, v **specs.ZOS) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.ZOS)
 	*v = elem
-	return fastDecodeSpecsZOS(node, elem)
+	return fastDecodeSpecsZOS(s, elem)
 }
 
-func fastDecodeSliceOfString(node any, v *[]string) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfString(s *Stream, v *[]string) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]string, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeString(item, &items[i]) {
+	var prefix [8]string
+	items := prefix[:0]
+	for s.More() {
+		var item string
+		if !fastDecodeString(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]string, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsLinuxCapabilities(node any, v **specs.LinuxCapabilities) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxCapabilities(s *Stream, v **specs.LinuxCapabilities) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxCapabilities)
 	*v = elem
-	return fastDecodeSpecsLinuxCapabilities(node, elem)
+	return fastDecodeSpecsLinuxCapabilities(s, elem)
 }
 
-func fastDecodePtrToSpecsBox(node any, v **specs.Box) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsBox(s *Stream, v **specs.Box) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Box)
 	*v = elem
-	return fastDecodeSpecsBox(node, elem)
+	return fastDecodeSpecsBox(s, elem)
 }
 
-func fastDecodePtrToSpecsCPUAffinity(node any, v **specs.CPUAffinity) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsCPUAffinity(s *Stream, v **specs.CPUAffinity) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.CPUAffinity)
 	*v = elem
-	return fastDecodeSpecsCPUAffinity(node, elem)
+	return fastDecodeSpecsCPUAffinity(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxIOPriority(node any, v **specs.LinuxIOPriority) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxIOPriority(s *Stream, v **specs.LinuxIOPriority) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxIOPriority)
 	*v = elem
-	return fastDecodeSpecsLinuxIOPriority(node, elem)
+	return fastDecodeSpecsLinuxIOPriority(s, elem)
 }
 
-func fastDecodeBool(node any, v *bool) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeBool(s *Stream, v *bool) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Bool()
 	*v = bool(value)
 	return ok
 }
 
-func fastDecodePtrToInt(node any, v **int) bool {
-	if fastNull(node) {
+func fastDecodePtrToInt(s *Stream, v **int) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(int)
 	*v = elem
-	return fastDecodeInt(node, elem)
+	return fastDecodeInt(s, elem)
 }
 
-func fastDecodeSliceOfSpecsPOSIXRlimit(node any, v *[]specs.POSIXRlimit) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsPOSIXRlimit(s *Stream, v *[]specs.POSIXRlimit) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.POSIXRlimit, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsPOSIXRlimit(item, &items[i]) {
+	var prefix [8]specs.POSIXRlimit
+	items := prefix[:0]
+	for s.More() {
+		var item specs.POSIXRlimit
+		if !fastDecodeSpecsPOSIXRlimit(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.POSIXRlimit, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsScheduler(node any, v **specs.Scheduler) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsScheduler(s *Stream, v **specs.Scheduler) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.Scheduler)
 	*v = elem
-	return fastDecodeSpecsScheduler(node, elem)
+	return fastDecodeSpecsScheduler(s, elem)
 }
 
-func fastDecodeSpecsUser(node any, v *specs.User) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsUser(s *Stream, v *specs.User) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "additionalGids":
-			if !fastDecodeSliceOfUint32(member.Value, &v.AdditionalGids) {
+			if !fastDecodeSliceOfUint32(s, &v.AdditionalGids) {
 				return false
 			}
 		case "gid":
-			if !fastDecodeUint32(member.Value, &v.GID) {
+			if !fastDecodeUint32(s, &v.GID) {
 				return false
 			}
 		case "uid":
-			if !fastDecodeUint32(member.Value, &v.UID) {
+			if !fastDecodeUint32(s, &v.UID) {
 				return false
 			}
 		case "umask":
-			if !fastDecodePtrToUint32(member.Value, &v.Umask) {
+			if !fastDecodePtrToUint32(s, &v.Umask) {
 				return false
 			}
 		case "username":
-			if !fastDecodeString(member.Value, &v.Username) {
+			if !fastDecodeString(s, &v.Username) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePtrToSpecsLinuxBlockIO(node any, v **specs.LinuxBlockIO) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxBlockIO(s *Stream, v **specs.LinuxBlockIO) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxBlockIO)
 	*v = elem
-	return fastDecodeSpecsLinuxBlockIO(node, elem)
+	return fastDecodeSpecsLinuxBlockIO(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxCPU(node any, v **specs.LinuxCPU) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxCPU(s *Stream, v **specs.LinuxCPU) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxCPU)
 	*v = elem
-	return fastDecodeSpecsLinuxCPU(node, elem)
+	return fastDecodeSpecsLinuxCPU(s, elem)
 }
 
-func fastDecodeSliceOfSpecsLinuxDeviceCgroup(node any, v *[]specs.LinuxDeviceCgroup) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxDeviceCgroup(s *Stream, v *[]specs.LinuxDeviceCgroup) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxDeviceCgroup, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxDeviceCgroup(item, &items[i]) {
+	var prefix [8]specs.LinuxDeviceCgroup
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxDeviceCgroup
+		if !fastDecodeSpecsLinuxDeviceCgroup(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxDeviceCgroup, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsLinuxHugepageLimit(node any, v *[]specs.LinuxHugepageLimit) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxHugepageLimit(s *Stream, v *[]specs.LinuxHugepageLimit) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxHugepageLimit, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxHugepageLimit(item, &items[i]) {
+	var prefix [8]specs.LinuxHugepageLimit
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxHugepageLimit
+		if !fastDecodeSpecsLinuxHugepageLimit(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxHugepageLimit, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsLinuxMemory(node any, v **specs.LinuxMemory) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxMemory(s *Stream, v **specs.LinuxMemory) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxMemory)
 	*v = elem
-	return fastDecodeSpecsLinuxMemory(node, elem)
+	return fastDecodeSpecsLinuxMemory(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxNetwork(node any, v **specs.LinuxNetwork) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxNetwork(s *Stream, v **specs.LinuxNetwork) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxNetwork)
 	*v = elem
-	return fastDecodeSpecsLinuxNetwork(node, elem)
+	return fastDecodeSpecsLinuxNetwork(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxPids(node any, v **specs.LinuxPids) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxPids(s *Stream, v **specs.LinuxPids) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxPids)
 	*v = elem
-	return fastDecodeSpecsLinuxPids(node, elem)
+	return fastDecodeSpecsLinuxPids(s, elem)
 }
 
-func fastDecodeMapOfStringToSpecsLinuxRdma(node any, v *map[string]specs.LinuxRdma) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMapOfStringToSpecsLinuxRdma(s *Stream, v *map[string]specs.LinuxRdma) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	entries := make(map[string]specs.LinuxRdma, len(object.Members))
-	for _, member := range object.Members {
-		var value specs.LinuxRdma
-		if !fastDecodeSpecsLinuxRdma(member.Value, &value) {
+	entries := make(map[string]specs.LinuxRdma)
+	for s.More() {
+		key, ok := s.NameText()
+		if !ok {
 			return false
 		}
-		entries[string(member.Name)] = value
+		var value specs.LinuxRdma
+		if !fastDecodeSpecsLinuxRdma(s, &value) {
+			return false
+		}
+		entries[string(key)] = value
+	}
+	if !s.Close() {
+		return false
 	}
 	*v = entries
 	return true
 }
 
-func fastDecodeSpecsHooks(node any, v *specs.Hooks) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsHooks(s *Stream, v *specs.Hooks) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "createContainer":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.CreateContainer) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.CreateContainer) {
 				return false
 			}
 		case "createRuntime":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.CreateRuntime) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.CreateRuntime) {
 				return false
 			}
 		case "poststart":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.Poststart) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.Poststart) {
 				return false
 			}
 		case "poststop":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.Poststop) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.Poststop) {
 				return false
 			}
 		case "prestart":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.Prestart) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.Prestart) {
 				return false
 			}
 		case "startContainer":
-			if !fastDecodeSliceOfSpecsHook(member.Value, &v.StartContainer) {
+			if !fastDecodeSliceOfSpecsHook(s, &v.StartContainer) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinux(node any, v *specs.Linux) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinux(s *Stream, v *specs.Linux) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "cgroupsPath":
-			if !fastDecodeString(member.Value, &v.CgroupsPath) {
+			if !fastDecodeString(s, &v.CgroupsPath) {
 				return false
 			}
 		case "devices":
-			if !fastDecodeSliceOfSpecsLinuxDevice(member.Value, &v.Devices) {
+			if !fastDecodeSliceOfSpecsLinuxDevice(s, &v.Devices) {
 				return false
 			}
 		case "gidMappings":
-			if !fastDecodeSliceOfSpecsLinuxIDMapping(member.Value, &v.GIDMappings) {
+			if !fastDecodeSliceOfSpecsLinuxIDMapping(s, &v.GIDMappings) {
 				return false
 			}
 		case "intelRdt":
-			if !fastDecodePtrToSpecsLinuxIntelRdt(member.Value, &v.IntelRdt) {
+			if !fastDecodePtrToSpecsLinuxIntelRdt(s, &v.IntelRdt) {
 				return false
 			}
 		case "maskedPaths":
-			if !fastDecodeSliceOfString(member.Value, &v.MaskedPaths) {
+			if !fastDecodeSliceOfString(s, &v.MaskedPaths) {
 				return false
 			}
 		case "mountLabel":
-			if !fastDecodeString(member.Value, &v.MountLabel) {
+			if !fastDecodeString(s, &v.MountLabel) {
 				return false
 			}
 		case "namespaces":
-			if !fastDecodeSliceOfSpecsLinuxNamespace(member.Value, &v.Namespaces) {
+			if !fastDecodeSliceOfSpecsLinuxNamespace(s, &v.Namespaces) {
 				return false
 			}
 		case "personality":
-			if !fastDecodePtrToSpecsLinuxPersonality(member.Value, &v.Personality) {
+			if !fastDecodePtrToSpecsLinuxPersonality(s, &v.Personality) {
 				return false
 			}
 		case "readonlyPaths":
-			if !fastDecodeSliceOfString(member.Value, &v.ReadonlyPaths) {
+			if !fastDecodeSliceOfString(s, &v.ReadonlyPaths) {
 				return false
 			}
 		case "resources":
-			if !fastDecodePtrToSpecsLinuxResources(member.Value, &v.Resources) {
+			if !fastDecodePtrToSpecsLinuxResources(s, &v.Resources) {
 				return false
 			}
 		case "rootfsPropagation":
-			if !fastDecodeString(member.Value, &v.RootfsPropagation) {
+			if !fastDecodeString(s, &v.RootfsPropagation) {
 				return false
 			}
 		case "seccomp":
-			if !fastDecodePtrToSpecsLinuxSeccomp(member.Value, &v.Seccomp) {
+			if !fastDecodePtrToSpecsLinuxSeccomp(s, &v.Seccomp) {
 				return false
 			}
 		case "sysctl":
-			if !fastDecodeMapOfStringToString(member.Value, &v.Sysctl) {
+			if !fastDecodeMapOfStringToString(s, &v.Sysctl) {
 				return false
 			}
 		case "timeOffsets":
-			if !fastDecodeMapOfStringToSpecsLinuxTimeOffset(member.Value, &v.TimeOffsets) {
+			if !fastDecodeMapOfStringToSpecsLinuxTimeOffset(s, &v.TimeOffsets) {
 				return false
 			}
 		case "uidMappings":
-			if !fastDecodeSliceOfSpecsLinuxIDMapping(member.Value, &v.UIDMappings) {
+			if !fastDecodeSliceOfSpecsLinuxIDMapping(s, &v.UIDMappings) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsMount(node any, v *specs.Mount) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsMount(s *Stream, v *specs.Mount) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "destination":
-			if !fastDecodeString(member.Value, &v.Destination) {
+			if !fastDecodeString(s, &v.Destination) {
 				return false
 			}
 		case "gidMappings":
-			if !fastDecodeSliceOfSpecsLinuxIDMapping(member.Value, &v.GIDMappings) {
+			if !fastDecodeSliceOfSpecsLinuxIDMapping(s, &v.GIDMappings) {
 				return false
 			}
 		case "options":
-			if !fastDecodeSliceOfString(member.Value, &v.Options) {
+			if !fastDecodeSliceOfString(s, &v.Options) {
 				return false
 			}
 		case "source":
-			if !fastDecodeString(member.Value, &v.Source) {
+			if !fastDecodeString(s, &v.Source) {
 				return false
 			}
 		case "type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		case "uidMappings":
-			if !fastDecodeSliceOfSpecsLinuxIDMapping(member.Value, &v.UIDMappings) {
+			if !fastDecodeSliceOfSpecsLinuxIDMapping(s, &v.UIDMappings) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsRoot(node any, v *specs.Root) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsRoot(s *Stream, v *specs.Root) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "readonly":
-			if !fastDecodeBool(member.Value, &v.Readonly) {
+			if !fastDecodeBool(s, &v.Readonly) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsSolaris(node any, v *specs.Solaris) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsSolaris(s *Stream, v *specs.Solaris) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "anet":
-			if !fastDecodeSliceOfSpecsSolarisAnet(member.Value, &v.Anet) {
+			if !fastDecodeSliceOfSpecsSolarisAnet(s, &v.Anet) {
 				return false
 			}
 		case "cappedCPU":
-			if !fastDecodePtrToSpecsSolarisCappedCPU(member.Value, &v.CappedCPU) {
+			if !fastDecodePtrToSpecsSolarisCappedCPU(s, &v.CappedCPU) {
 				return false
 			}
 		case "cappedMemory":
-			if !fastDecodePtrToSpecsSolarisCappedMemory(member.Value, &v.CappedMemory) {
+			if !fastDecodePtrToSpecsSolarisCappedMemory(s, &v.CappedMemory) {
 				return false
 			}
 		case "limitpriv":
-			if !fastDecodeString(member.Value, &v.LimitPriv) {
+			if !fastDecodeString(s, &v.LimitPriv) {
 				return false
 			}
 		case "maxShmMemory":
-			if !fastDecodeString(member.Value, &v.MaxShmMemory) {
+			if !fastDecodeString(s, &v.MaxShmMemory) {
 				return false
 			}
 		case "milestone":
-			if !fastDecodeString(member.Value, &v.Milestone) {
+			if !fastDecodeString(s, &v.Milestone) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsVM(node any, v *specs.VM) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsVM(s *Stream, v *specs.VM) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "hypervisor":
-			if !fastDecodeSpecsVMHypervisor(member.Value, &v.Hypervisor) {
+			if !fastDecodeSpecsVMHypervisor(s, &v.Hypervisor) {
 				return false
 			}
 		case "image":
-			if !fastDecodeSpecsVMImage(member.Value, &v.Image) {
+			if !fastDecodeSpecsVMImage(s, &v.Image) {
 				return false
 			}
 		case "kernel":
-			if !fastDecodeSpecsVMKernel(member.Value, &v.Kernel) {
+			if !fastDecodeSpecsVMKernel(s, &v.Kernel) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindows(node any, v *specs.Windows) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindows(s *Stream, v *specs.Windows) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "credentialSpec":
 			return false // interface {} is left to json/v2
 		case "devices":
-			if !fastDecodeSliceOfSpecsWindowsDevice(member.Value, &v.Devices) {
+			if !fastDecodeSliceOfSpecsWindowsDevice(s, &v.Devices) {
 				return false
 			}
 		case "hyperv":
-			if !fastDecodePtrToSpecsWindowsHyperV(member.Value, &v.HyperV) {
+			if !fastDecodePtrToSpecsWindowsHyperV(s, &v.HyperV) {
 				return false
 			}
 		case "ignoreFlushesDuringBoot":
-			if !fastDecodeBool(member.Value, &v.IgnoreFlushesDuringBoot) {
+			if !fastDecodeBool(s, &v.IgnoreFlushesDuringBoot) {
 				return false
 			}
 		case "layerFolders":
-			if !fastDecodeSliceOfString(member.Value, &v.LayerFolders) {
+			if !fastDecodeSliceOfString(s, &v.LayerFolders) {
 				return false
 			}
 		case "network":
-			if !fastDecodePtrToSpecsWindowsNetwork(member.Value, &v.Network) {
+			if !fastDecodePtrToSpecsWindowsNetwork(s, &v.Network) {
 				return false
 			}
 		case "resources":
-			if !fastDecodePtrToSpecsWindowsResources(member.Value, &v.Resources) {
+			if !fastDecodePtrToSpecsWindowsResources(s, &v.Resources) {
 				return false
 			}
 		case "servicing":
-			if !fastDecodeBool(member.Value, &v.Servicing) {
+			if !fastDecodeBool(s, &v.Servicing) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsZOS(node any, v *specs.ZOS) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsZOS(s *Stream, v *specs.ZOS) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "namespaces":
-			if !fastDecodeSliceOfSpecsZOSNamespace(member.Value, &v.Namespaces) {
+			if !fastDecodeSliceOfSpecsZOSNamespace(s, &v.Namespaces) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxCapabilities(node any, v *specs.LinuxCapabilities) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxCapabilities(s *Stream, v *specs.LinuxCapabilities) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "ambient":
-			if !fastDecodeSliceOfString(member.Value, &v.Ambient) {
+			if !fastDecodeSliceOfString(s, &v.Ambient) {
 				return false
 			}
 		case "bounding":
-			if !fastDecodeSliceOfString(member.Value, &v.Bounding) {
+			if !fastDecodeSliceOfString(s, &v.Bounding) {
 				return false
 			}
 		case "effective":
-			if !fastDecodeSliceOfString(member.Value, &v.Effective) {
+			if !fastDecodeSliceOfString(s, &v.Effective) {
 				return false
 			}
 		case "inheritable":
-			if !fastDecodeSliceOfString(member.Value, &v.Inheritable) {
+			if !fastDecodeSliceOfString(s, &v.Inheritable) {
 				return false
 			}
 		case "permitted":
-			if !fastDecodeSliceOfString(member.Value, &v.Permitted) {
+			if !fastDecodeSliceOfString(s, &v.Permitted) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsBox(node any, v *specs.Box) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsBox(s *Stream, v *specs.Box) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "height":
-			if !fastDecodeUint(member.Value, &v.Height) {
+			if !fastDecodeUint(s, &v.Height) {
 				return false
 			}
 		case "width":
-			if !fastDecodeUint(member.Value, &v.Width) {
+			if !fastDecodeUint(s, &v.Width) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsCPUAffinity(node any, v *specs.CPUAffinity) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsCPUAffinity(s *Stream, v *specs.CPUAffinity) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "final":
-			if !fastDecodeString(member.Value, &v.Final) {
+			if !fastDecodeString(s, &v.Final) {
 				return false
 			}
 		case "initial":
-			if !fastDecodeString(member.Value, &v.Initial) {
+			if !fastDecodeString(s, &v.Initial) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxIOPriority(node any, v *specs.LinuxIOPriority) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxIOPriority(s *Stream, v *specs.LinuxIOPriority) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "class":
-			if !fastDecodeSpecsIOPriorityClass(member.Value, &v.Class) {
+			if !fastDecodeSpecsIOPriorityClass(s, &v.Class) {
 				return false
 			}
 		case "priority":
-			if !fastDecodeInt(member.Value, &v.Priority) {
+			if !fastDecodeInt(s, &v.Priority) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeInt(node any, v *int) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeInt(s *Stream, v *int) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(0)
 	*v = int(value)
 	return ok
 }
 
-func fastDecodeSpecsPOSIXRlimit(node any, v *specs.POSIXRlimit) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsPOSIXRlimit(s *Stream, v *specs.POSIXRlimit) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "hard":
-			if !fastDecodeUint64(member.Value, &v.Hard) {
+			if !fastDecodeUint64(s, &v.Hard) {
 				return false
 			}
 		case "soft":
-			if !fastDecodeUint64(member.Value, &v.Soft) {
+			if !fastDecodeUint64(s, &v.Soft) {
 				return false
 			}
 		case "type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsScheduler(node any, v *specs.Scheduler) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsScheduler(s *Stream, v *specs.Scheduler) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "deadline":
-			if !fastDecodeUint64(member.Value, &v.Deadline) {
+			if !fastDecodeUint64(s, &v.Deadline) {
 				return false
 			}
 		case "flags":
-			if !fastDecodeSliceOfSpecsLinuxSchedulerFlag(member.Value, &v.Flags) {
+			if !fastDecodeSliceOfSpecsLinuxSchedulerFlag(s, &v.Flags) {
 				return false
 			}
 		case "nice":
-			if !fastDecodeInt32(member.Value, &v.Nice) {
+			if !fastDecodeInt32(s, &v.Nice) {
 				return false
 			}
 		case "period":
-			if !fastDecodeUint64(member.Value, &v.Period) {
+			if !fastDecodeUint64(s, &v.Period) {
 				return false
 			}
 		case "policy":
-			if !fastDecodeSpecsLinuxSchedulerPolicy(member.Value, &v.Policy) {
+			if !fastDecodeSpecsLinuxSchedulerPolicy(s, &v.Policy) {
 				return false
 			}
 		case "priority":
-			if !fastDecodeInt32(member.Value, &v.Priority) {
+			if !fastDecodeInt32(s, &v.Priority) {
 				return false
 			}
 		case "runtime":
-			if !fastDecodeUint64(member.Value, &v.Runtime) {
+			if !fastDecodeUint64(s, &v.Runtime) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSliceOfUint32(node any, v *[]uint32) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfUint32(s *Stream, v *[]uint32) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]uint32, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeUint32(item, &items[i]) {
+	var prefix [8]uint32
+	items := prefix[:0]
+	for s.More() {
+		var item uint32
+		if !fastDecodeUint32(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]uint32, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeUint32(node any, v *uint32) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeUint32(s *Stream, v *uint32) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Uint(32)
 	*v = uint32(value)
 	return ok
 }
 
-func fastDecodePtrToUint32(node any, v **uint32) bool {
-	if fastNull(node) {
+func fastDecodePtrToUint32(s *Stream, v **uint32) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(uint32)
 	*v = elem
-	return fastDecodeUint32(node, elem)
+	return fastDecodeUint32(s, elem)
 }
 
-func fastDecodeSpecsLinuxBlockIO(node any, v *specs.LinuxBlockIO) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxBlockIO(s *Stream, v *specs.LinuxBlockIO) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "leafWeight":
-			if !fastDecodePtrToUint16(member.Value, &v.LeafWeight) {
+			if !fastDecodePtrToUint16(s, &v.LeafWeight) {
 				return false
 			}
 		case "throttleReadBpsDevice":
-			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(member.Value, &v.ThrottleReadBpsDevice) {
+			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(s, &v.ThrottleReadBpsDevice) {
 				return false
 			}
 		case "throttleReadIOPSDevice":
-			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(member.Value, &v.ThrottleReadIOPSDevice) {
+			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(s, &v.ThrottleReadIOPSDevice) {
 				return false
 			}
 		case "throttleWriteBpsDevice":
-			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(member.Value, &v.ThrottleWriteBpsDevice) {
+			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(s, &v.ThrottleWriteBpsDevice) {
 				return false
 			}
 		case "throttleWriteIOPSDevice":
-			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(member.Value, &v.ThrottleWriteIOPSDevice) {
+			if !fastDecodeSliceOfSpecsLinuxThrottleDevice(s, &v.ThrottleWriteIOPSDevice) {
 				return false
 			}
 		case "weight":
-			if !fastDecodePtrToUint16(member.Value, &v.Weight) {
+			if !fastDecodePtrToUint16(s, &v.Weight) {
 				return false
 			}
 		case "weightDevice":
-			if !fastDecodeSliceOfSpecsLinuxWeightDevice(member.Value, &v.WeightDevice) {
+			if !fastDecodeSliceOfSpecsLinuxWeightDevice(s, &v.WeightDevice) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxCPU(node any, v *specs.LinuxCPU) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxCPU(s *Stream, v *specs.LinuxCPU) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "burst":
-			if !fastDecodePtrToUint64(member.Value, &v.Burst) {
+			if !fastDecodePtrToUint64(s, &v.Burst) {
 				return false
 			}
 		case "cpus":
-			if !fastDecodeString(member.Value, &v.Cpus) {
+			if !fastDecodeString(s, &v.Cpus) {
 				return false
 			}
 		case "idle":
-			if !fastDecodePtrToInt64(member.Value, &v.Idle) {
+			if !fastDecodePtrToInt64(s, &v.Idle) {
 				return false
 			}
 		case "mems":
-			if !fastDecodeString(member.Value, &v.Mems) {
+			if !fastDecodeString(s, &v.Mems) {
 				return false
 			}
 		case "period":
-			if !fastDecodePtrToUint64(member.Value, &v.Period) {
+			if !fastDecodePtrToUint64(s, &v.Period) {
 				return false
 			}
 		case "quota":
-			if !fastDecodePtrToInt64(member.Value, &v.Quota) {
+			if !fastDecodePtrToInt64(s, &v.Quota) {
 				return false
 			}
 		case "realtimePeriod":
-			if !fastDecodePtrToUint64(member.Value, &v.RealtimePeriod) {
+			if !fastDecodePtrToUint64(s, &v.RealtimePeriod) {
 				return false
 			}
 		case "realtimeRuntime":
-			if !fastDecodePtrToInt64(member.Value, &v.RealtimeRuntime) {
+			if !fastDecodePtrToInt64(s, &v.RealtimeRuntime) {
 				return false
 			}
 		case "shares":
-			if !fastDecodePtrToUint64(member.Value, &v.Shares) {
+			if !fastDecodePtrToUint64(s, &v.Shares) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxDeviceCgroup(node any, v *specs.LinuxDeviceCgroup) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxDeviceCgroup(s *Stream, v *specs.LinuxDeviceCgroup) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "access":
-			if !fastDecodeString(member.Value, &v.Access) {
+			if !fastDecodeString(s, &v.Access) {
 				return false
 			}
 		case "allow":
-			if !fastDecodeBool(member.Value, &v.Allow) {
+			if !fastDecodeBool(s, &v.Allow) {
 				return false
 			}
 		case "major":
-			if !fastDecodePtrToInt64(member.Value, &v.Major) {
+			if !fastDecodePtrToInt64(s, &v.Major) {
 				return false
 			}
 		case "minor":
-			if !fastDecodePtrToInt64(member.Value, &v.Minor) {
+			if !fastDecodePtrToInt64(s, &v.Minor) {
 				return false
 			}
 		case "type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxHugepageLimit(node any, v *specs.LinuxHugepageLimit) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxHugepageLimit(s *Stream, v *specs.LinuxHugepageLimit) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "limit":
-			if !fastDecodeUint64(member.Value, &v.Limit) {
+			if !fastDecodeUint64(s, &v.Limit) {
 				return false
 			}
 		case "pageSize":
-			if !fastDecodeString(member.Value, &v.Pagesize) {
+			if !fastDecodeString(s, &v.Pagesize) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxMemory(node any, v *specs.LinuxMemory) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxMemory(s *Stream, v *specs.LinuxMemory) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "checkBeforeUpdate":
-			if !fastDecodePtrToBool(member.Value, &v.CheckBeforeUpdate) {
+			if !fastDecodePtrToBool(s, &v.CheckBeforeUpdate) {
 				return false
 			}
 		case "disableOOMKiller":
-			if !fastDecodePtrToBool(member.Value, &v.DisableOOMKiller) {
+			if !fastDecodePtrToBool(s, &v.DisableOOMKiller) {
 				return false
 			}
 		case "kernel":
-			if !fastDecodePtrToInt64(member.Value, &v.Kernel) {
+			if !fastDecodePtrToInt64(s, &v.Kernel) {
 				return false
 			}
 		case "kernelTCP":
-			if !fastDecodePtrToInt64(member.Value, &v.KernelTCP) {
+			if !fastDecodePtrToInt64(s, &v.KernelTCP) {
 				return false
 			}
 		case "limit":
-			if !fastDecodePtrToInt64(member.Value, &v.Limit) {
+			if !fastDecodePtrToInt64(s, &v.Limit) {
 				return false
 			}
 		case "reservation":
-			if !fastDecodePtrToInt64(member.Value, &v.Reservation) {
+			if !fastDecodePtrToInt64(s, &v.Reservation) {
 				return false
 			}
 		case "swap":
-			if !fastDecodePtrToInt64(member.Value, &v.Swap) {
+			if !fastDecodePtrToInt64(s, &v.Swap) {
 				return false
 			}
 		case "swappiness":
-			if !fastDecodePtrToUint64(member.Value, &v.Swappiness) {
+			if !fastDecodePtrToUint64(s, &v.Swappiness) {
 				return false
 			}
 		case "useHierarchy":
-			if !fastDecodePtrToBool(member.Value, &v.UseHierarchy) {
+			if !fastDecodePtrToBool(s, &v.UseHierarchy) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxNetwork(node any, v *specs.LinuxNetwork) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxNetwork(s *Stream, v *specs.LinuxNetwork) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "classID":
-			if !fastDecodePtrToUint32(member.Value, &v.ClassID) {
+			if !fastDecodePtrToUint32(s, &v.ClassID) {
 				return false
 			}
 		case "priorities":
-			if !fastDecodeSliceOfSpecsLinuxInterfacePriority(member.Value, &v.Priorities) {
+			if !fastDecodeSliceOfSpecsLinuxInterfacePriority(s, &v.Priorities) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxPids(node any, v *specs.LinuxPids) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxPids(s *Stream, v *specs.LinuxPids) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "limit":
-			if !fastDecodeInt64(member.Value, &v.Limit) {
+			if !fastDecodeInt64(s, &v.Limit) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxRdma(node any, v *specs.LinuxRdma) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxRdma(s *Stream, v *specs.LinuxRdma) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "hcaHandles":
-			if !fastDecodePtrToUint32(member.Value, &v.HcaHandles) {
+			if !fastDecodePtrToUint32(s, &v.HcaHandles) {
 				return false
 			}
 		case "hcaObjects":
-			if !fastDecodePtrToUint32(member.Value, &v.HcaObjects) {
+			if !fastDecodePtrToUint32(s, &v.HcaObjects) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSliceOfSpecsHook(node any, v *[]specs.Hook) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsHook(s *Stream, v *[]specs.Hook) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.Hook, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsHook(item, &items[i]) {
+	var prefix [8]specs.Hook
+	items := prefix[:0]
+	for s.More() {
+		var item specs.Hook
+		if !fastDecodeSpecsHook(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.Hook, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsLinuxDevice(node any, v *[]specs.LinuxDevice) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxDevice(s *Stream, v *[]specs.LinuxDevice) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxDevice, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxDevice(item, &items[i]) {
+	var prefix [8]specs.LinuxDevice
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxDevice
+		if !fastDecodeSpecsLinuxDevice(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxDevice, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsLinuxIDMapping(node any, v *[]specs.LinuxIDMapping) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxIDMapping(s *Stream, v *[]specs.LinuxIDMapping) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxIDMapping, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxIDMapping(item, &items[i]) {
+	var prefix [8]specs.LinuxIDMapping
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxIDMapping
+		if !fastDecodeSpecsLinuxIDMapping(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxIDMapping, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsLinuxIntelRdt(node any, v **specs.LinuxIntelRdt) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxIntelRdt(s *Stream, v **specs.LinuxIntelRdt) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxIntelRdt)
 	*v = elem
-	return fastDecodeSpecsLinuxIntelRdt(node, elem)
+	return fastDecodeSpecsLinuxIntelRdt(s, elem)
 }
 
-func fastDecodeSliceOfSpecsLinuxNamespace(node any, v *[]specs.LinuxNamespace) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxNamespace(s *Stream, v *[]specs.LinuxNamespace) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxNamespace, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxNamespace(item, &items[i]) {
+	var prefix [8]specs.LinuxNamespace
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxNamespace
+		if !fastDecodeSpecsLinuxNamespace(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxNamespace, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsLinuxPersonality(node any, v **specs.LinuxPersonality) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxPersonality(s *Stream, v **specs.LinuxPersonality) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxPersonality)
 	*v = elem
-	return fastDecodeSpecsLinuxPersonality(node, elem)
+	return fastDecodeSpecsLinuxPersonality(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxResources(node any, v **specs.LinuxResources) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxResources(s *Stream, v **specs.LinuxResources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxResources)
 	*v = elem
-	return fastDecodeSpecsLinuxResources(node, elem)
+	return fastDecodeSpecsLinuxResources(s, elem)
 }
 
-func fastDecodePtrToSpecsLinuxSeccomp(node any, v **specs.LinuxSeccomp) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsLinuxSeccomp(s *Stream, v **specs.LinuxSeccomp) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.LinuxSeccomp)
 	*v = elem
-	return fastDecodeSpecsLinuxSeccomp(node, elem)
+	return fastDecodeSpecsLinuxSeccomp(s, elem)
 }
 
-func fastDecodeMapOfStringToSpecsLinuxTimeOffset(node any, v *map[string]specs.LinuxTimeOffset) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeMapOfStringToSpecsLinuxTimeOffset(s *Stream, v *map[string]specs.LinuxTimeOffset) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	entries := make(map[string]specs.LinuxTimeOffset, len(object.Members))
-	for _, member := range object.Members {
-		var value specs.LinuxTimeOffset
-		if !fastDecodeSpecsLinuxTimeOffset(member.Value, &value) {
+	entries := make(map[string]specs.LinuxTimeOffset)
+	for s.More() {
+		key, ok := s.NameText()
+		if !ok {
 			return false
 		}
-		entries[string(member.Name)] = value
+		var value specs.LinuxTimeOffset
+		if !fastDecodeSpecsLinuxTimeOffset(s, &value) {
+			return false
+		}
+		entries[string(key)] = value
+	}
+	if !s.Close() {
+		return false
 	}
 	*v = entries
 	return true
 }
 
-func fastDecodeSliceOfSpecsSolarisAnet(node any, v *[]specs.SolarisAnet) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsSolarisAnet(s *Stream, v *[]specs.SolarisAnet) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.SolarisAnet, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsSolarisAnet(item, &items[i]) {
+	var prefix [8]specs.SolarisAnet
+	items := prefix[:0]
+	for s.More() {
+		var item specs.SolarisAnet
+		if !fastDecodeSpecsSolarisAnet(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.SolarisAnet, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsSolarisCappedCPU(node any, v **specs.SolarisCappedCPU) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsSolarisCappedCPU(s *Stream, v **specs.SolarisCappedCPU) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.SolarisCappedCPU)
 	*v = elem
-	return fastDecodeSpecsSolarisCappedCPU(node, elem)
+	return fastDecodeSpecsSolarisCappedCPU(s, elem)
 }
 
-func fastDecodePtrToSpecsSolarisCappedMemory(node any, v **specs.SolarisCappedMemory) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsSolarisCappedMemory(s *Stream, v **specs.SolarisCappedMemory) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.SolarisCappedMemory)
 	*v = elem
-	return fastDecodeSpecsSolarisCappedMemory(node, elem)
+	return fastDecodeSpecsSolarisCappedMemory(s, elem)
 }
 
-func fastDecodeSpecsVMHypervisor(node any, v *specs.VMHypervisor) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsVMHypervisor(s *Stream, v *specs.VMHypervisor) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "parameters":
-			if !fastDecodeSliceOfString(member.Value, &v.Parameters) {
+			if !fastDecodeSliceOfString(s, &v.Parameters) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsVMImage(node any, v *specs.VMImage) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsVMImage(s *Stream, v *specs.VMImage) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "format":
-			if !fastDecodeString(member.Value, &v.Format) {
+			if !fastDecodeString(s, &v.Format) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsVMKernel(node any, v *specs.VMKernel) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsVMKernel(s *Stream, v *specs.VMKernel) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "initrd":
-			if !fastDecodeString(member.Value, &v.InitRD) {
+			if !fastDecodeString(s, &v.InitRD) {
 				return false
 			}
 		case "parameters":
-			if !fastDecodeSliceOfString(member.Value, &v.Parameters) {
+			if !fastDecodeSliceOfString(s, &v.Parameters) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSliceOfSpecsWindowsDevice(node any, v *[]specs.WindowsDevice) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsWindowsDevice(s *Stream, v *[]specs.WindowsDevice) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.WindowsDevice, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsWindowsDevice(item, &items[i]) {
+	var prefix [8]specs.WindowsDevice
+	items := prefix[:0]
+	for s.More() {
+		var item specs.WindowsDevice
+		if !fastDecodeSpecsWindowsDevice(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.WindowsDevice, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsWindowsHyperV(node any, v **specs.WindowsHyperV) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsHyperV(s *Stream, v **specs.WindowsHyperV) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsHyperV)
 	*v = elem
-	return fastDecodeSpecsWindowsHyperV(node, elem)
+	return fastDecodeSpecsWindowsHyperV(s, elem)
 }
 
-func fastDecodePtrToSpecsWindowsNetwork(node any, v **specs.WindowsNetwork) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsNetwork(s *Stream, v **specs.WindowsNetwork) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsNetwork)
 	*v = elem
-	return fastDecodeSpecsWindowsNetwork(node, elem)
+	return fastDecodeSpecsWindowsNetwork(s, elem)
 }
 
-func fastDecodePtrToSpecsWindowsResources(node any, v **specs.WindowsResources) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsResources(s *Stream, v **specs.WindowsResources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsResources)
 	*v = elem
-	return fastDecodeSpecsWindowsResources(node, elem)
+	return fastDecodeSpecsWindowsResources(s, elem)
 }
 
-func fastDecodeSliceOfSpecsZOSNamespace(node any, v *[]specs.ZOSNamespace) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsZOSNamespace(s *Stream, v *[]specs.ZOSNamespace) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.ZOSNamespace, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsZOSNamespace(item, &items[i]) {
+	var prefix [8]specs.ZOSNamespace
+	items := prefix[:0]
+	for s.More() {
+		var item specs.ZOSNamespace
+		if !fastDecodeSpecsZOSNamespace(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.ZOSNamespace, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeUint(node any, v *uint) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeUint(s *Stream, v *uint) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Uint(0)
 	*v = uint(value)
 	return ok
 }
 
-func fastDecodeSpecsIOPriorityClass(node any, v *specs.IOPriorityClass) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsIOPriorityClass(s *Stream, v *specs.IOPriorityClass) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.IOPriorityClass(value)
 	return ok
 }
 
-func fastDecodeUint64(node any, v *uint64) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeUint64(s *Stream, v *uint64) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Uint(64)
 	*v = uint64(value)
 	return ok
 }
 
-func fastDecodeSliceOfSpecsLinuxSchedulerFlag(node any, v *[]specs.LinuxSchedulerFlag) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxSchedulerFlag(s *Stream, v *[]specs.LinuxSchedulerFlag) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxSchedulerFlag, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxSchedulerFlag(item, &items[i]) {
+	var prefix [8]specs.LinuxSchedulerFlag
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxSchedulerFlag
+		if !fastDecodeSpecsLinuxSchedulerFlag(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxSchedulerFlag, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeInt32(node any, v *int32) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeInt32(s *Stream, v *int32) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(32)
 	*v = int32(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxSchedulerPolicy(node any, v *specs.LinuxSchedulerPolicy) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxSchedulerPolicy(s *Stream, v *specs.LinuxSchedulerPolicy) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxSchedulerPolicy(value)
 	return ok
 }
 
-func fastDecodePtrToUint16(node any, v **uint16) bool {
-	if fastNull(node) {
+func fastDecodePtrToUint16(s *Stream, v **uint16) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(uint16)
 	*v = elem
-	return fastDecodeUint16(node, elem)
+	return fastDecodeUint16(s, elem)
 }
 
-func fastDecodeSliceOfSpecsLinuxThrottleDevice(node any, v *[]specs.LinuxThrottleDevice) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxThrottleDevice(s *Stream, v *[]specs.LinuxThrottleDevice) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxThrottleDevice, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxThrottleDevice(item, &items[i]) {
+	var prefix [8]specs.LinuxThrottleDevice
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxThrottleDevice
+		if !fastDecodeSpecsLinuxThrottleDevice(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxThrottleDevice, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsLinuxWeightDevice(node any, v *[]specs.LinuxWeightDevice) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxWeightDevice(s *Stream, v *[]specs.LinuxWeightDevice) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxWeightDevice, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxWeightDevice(item, &items[i]) {
+	var prefix [8]specs.LinuxWeightDevice
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxWeightDevice
+		if !fastDecodeSpecsLinuxWeightDevice(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxWeightDevice, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToUint64(node any, v **uint64) bool {
-	if fastNull(node) {
+func fastDecodePtrToUint64(s *Stream, v **uint64) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(uint64)
 	*v = elem
-	return fastDecodeUint64(node, elem)
+	return fastDecodeUint64(s, elem)
 }
 
-func fastDecodePtrToInt64(node any, v **int64) bool {
-	if fastNull(node) {
+func fastDecodePtrToInt64(s *Stream, v **int64) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(int64)
 	*v = elem
-	return fastDecodeInt64(node, elem)
+	return fastDecodeInt64(s, elem)
 }
 
-func fastDecodePtrToBool(node any, v **bool) bool {
-	if fastNull(node) {
+func fastDecodePtrToBool(s *Stream, v **bool) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(bool)
 	*v = elem
-	return fastDecodeBool(node, elem)
+	return fastDecodeBool(s, elem)
 }
 
-func fastDecodeSliceOfSpecsLinuxInterfacePriority(node any, v *[]specs.LinuxInterfacePriority) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxInterfacePriority(s *Stream, v *[]specs.LinuxInterfacePriority) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxInterfacePriority, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxInterfacePriority(item, &items[i]) {
+	var prefix [8]specs.LinuxInterfacePriority
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxInterfacePriority
+		if !fastDecodeSpecsLinuxInterfacePriority(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxInterfacePriority, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeInt64(node any, v *int64) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeInt64(s *Stream, v *int64) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Int(64)
 	*v = int64(value)
 	return ok
 }
 
-func fastDecodeSpecsHook(node any, v *specs.Hook) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsHook(s *Stream, v *specs.Hook) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "args":
-			if !fastDecodeSliceOfString(member.Value, &v.Args) {
+			if !fastDecodeSliceOfString(s, &v.Args) {
 				return false
 			}
 		case "env":
-			if !fastDecodeSliceOfString(member.Value, &v.Env) {
+			if !fastDecodeSliceOfString(s, &v.Env) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "timeout":
-			if !fastDecodePtrToInt(member.Value, &v.Timeout) {
+			if !fastDecodePtrToInt(s, &v.Timeout) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxDevice(node any, v *specs.LinuxDevice) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxDevice(s *Stream, v *specs.LinuxDevice) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "fileMode":
-			if !fastDecodePtrToFsFileMode(member.Value, &v.FileMode) {
+			if !fastDecodePtrToFsFileMode(s, &v.FileMode) {
 				return false
 			}
 		case "gid":
-			if !fastDecodePtrToUint32(member.Value, &v.GID) {
+			if !fastDecodePtrToUint32(s, &v.GID) {
 				return false
 			}
 		case "major":
-			if !fastDecodeInt64(member.Value, &v.Major) {
+			if !fastDecodeInt64(s, &v.Major) {
 				return false
 			}
 		case "minor":
-			if !fastDecodeInt64(member.Value, &v.Minor) {
+			if !fastDecodeInt64(s, &v.Minor) {
 				return false
 			}
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "type":
-			if !fastDecodeString(member.Value, &v.Type) {
+			if !fastDecodeString(s, &v.Type) {
 				return false
 			}
 		case "uid":
-			if !fastDecodePtrToUint32(member.Value, &v.UID) {
+			if !fastDecodePtrToUint32(s, &v.UID) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxIDMapping(node any, v *specs.LinuxIDMapping) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxIDMapping(s *Stream, v *specs.LinuxIDMapping) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "containerID":
-			if !fastDecodeUint32(member.Value, &v.ContainerID) {
+			if !fastDecodeUint32(s, &v.ContainerID) {
 				return false
 			}
 		case "hostID":
-			if !fastDecodeUint32(member.Value, &v.HostID) {
+			if !fastDecodeUint32(s, &v.HostID) {
 				return false
 			}
 		case "size":
-			if !fastDecodeUint32(member.Value, &v.Size) {
+			if !fastDecodeUint32(s, &v.Size) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxIntelRdt(node any, v *specs.LinuxIntelRdt) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxIntelRdt(s *Stream, v *specs.LinuxIntelRdt) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "closID":
-			if !fastDecodeString(member.Value, &v.ClosID) {
+			if !fastDecodeString(s, &v.ClosID) {
 				return false
 			}
 		case "enableCMT":
-			if !fastDecodeBool(member.Value, &v.EnableCMT) {
+			if !fastDecodeBool(s, &v.EnableCMT) {
 				return false
 			}
 		case "enableMBM":
-			if !fastDecodeBool(member.Value, &v.EnableMBM) {
+			if !fastDecodeBool(s, &v.EnableMBM) {
 				return false
 			}
 		case "l3CacheSchema":
-			if !fastDecodeString(member.Value, &v.L3CacheSchema) {
+			if !fastDecodeString(s, &v.L3CacheSchema) {
 				return false
 			}
 		case "memBwSchema":
-			if !fastDecodeString(member.Value, &v.MemBwSchema) {
+			if !fastDecodeString(s, &v.MemBwSchema) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxNamespace(node any, v *specs.LinuxNamespace) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxNamespace(s *Stream, v *specs.LinuxNamespace) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "type":
-			if !fastDecodeSpecsLinuxNamespaceType(member.Value, &v.Type) {
+			if !fastDecodeSpecsLinuxNamespaceType(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxPersonality(node any, v *specs.LinuxPersonality) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxPersonality(s *Stream, v *specs.LinuxPersonality) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "domain":
-			if !fastDecodeSpecsLinuxPersonalityDomain(member.Value, &v.Domain) {
+			if !fastDecodeSpecsLinuxPersonalityDomain(s, &v.Domain) {
 				return false
 			}
 		case "flags":
-			if !fastDecodeSliceOfSpecsLinuxPersonalityFlag(member.Value, &v.Flags) {
+			if !fastDecodeSliceOfSpecsLinuxPersonalityFlag(s, &v.Flags) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxSeccomp(node any, v *specs.LinuxSeccomp) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxSeccomp(s *Stream, v *specs.LinuxSeccomp) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "architectures":
-			if !fastDecodeSliceOfSpecsArch(member.Value, &v.Architectures) {
+			if !fastDecodeSliceOfSpecsArch(s, &v.Architectures) {
 				return false
 			}
 		case "defaultAction":
-			if !fastDecodeSpecsLinuxSeccompAction(member.Value, &v.DefaultAction) {
+			if !fastDecodeSpecsLinuxSeccompAction(s, &v.DefaultAction) {
 				return false
 			}
 		case "defaultErrnoRet":
-			if !fastDecodePtrToUint(member.Value, &v.DefaultErrnoRet) {
+			if !fastDecodePtrToUint(s, &v.DefaultErrnoRet) {
 				return false
 			}
 		case "flags":
-			if !fastDecodeSliceOfSpecsLinuxSeccompFlag(member.Value, &v.Flags) {
+			if !fastDecodeSliceOfSpecsLinuxSeccompFlag(s, &v.Flags) {
 				return false
 			}
 		case "listenerMetadata":
-			if !fastDecodeString(member.Value, &v.ListenerMetadata) {
+			if !fastDecodeString(s, &v.ListenerMetadata) {
 				return false
 			}
 		case "listenerPath":
-			if !fastDecodeString(member.Value, &v.ListenerPath) {
+			if !fastDecodeString(s, &v.ListenerPath) {
 				return false
 			}
 		case "syscalls":
-			if !fastDecodeSliceOfSpecsLinuxSyscall(member.Value, &v.Syscalls) {
+			if !fastDecodeSliceOfSpecsLinuxSyscall(s, &v.Syscalls) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxTimeOffset(node any, v *specs.LinuxTimeOffset) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxTimeOffset(s *Stream, v *specs.LinuxTimeOffset) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "nanosecs":
-			if !fastDecodeUint32(member.Value, &v.Nanosecs) {
+			if !fastDecodeUint32(s, &v.Nanosecs) {
 				return false
 			}
 		case "secs":
-			if !fastDecodeInt64(member.Value, &v.Secs) {
+			if !fastDecodeInt64(s, &v.Secs) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsSolarisAnet(node any, v *specs.SolarisAnet) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsSolarisAnet(s *Stream, v *specs.SolarisAnet) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "allowedAddress":
-			if !fastDecodeString(member.Value, &v.Allowedaddr) {
+			if !fastDecodeString(s, &v.Allowedaddr) {
 				return false
 			}
 		case "configureAllowedAddress":
-			if !fastDecodeString(member.Value, &v.Configallowedaddr) {
+			if !fastDecodeString(s, &v.Configallowedaddr) {
 				return false
 			}
 		case "defrouter":
-			if !fastDecodeString(member.Value, &v.Defrouter) {
+			if !fastDecodeString(s, &v.Defrouter) {
 				return false
 			}
 		case "linkProtection":
-			if !fastDecodeString(member.Value, &v.Linkprotection) {
+			if !fastDecodeString(s, &v.Linkprotection) {
 				return false
 			}
 		case "linkname":
-			if !fastDecodeString(member.Value, &v.Linkname) {
+			if !fastDecodeString(s, &v.Linkname) {
 				return false
 			}
 		case "lowerLink":
-			if !fastDecodeString(member.Value, &v.Lowerlink) {
+			if !fastDecodeString(s, &v.Lowerlink) {
 				return false
 			}
 		case "macAddress":
-			if !fastDecodeString(member.Value, &v.Macaddress) {
+			if !fastDecodeString(s, &v.Macaddress) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsSolarisCappedCPU(node any, v *specs.SolarisCappedCPU) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsSolarisCappedCPU(s *Stream, v *specs.SolarisCappedCPU) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "ncpus":
-			if !fastDecodeString(member.Value, &v.Ncpus) {
+			if !fastDecodeString(s, &v.Ncpus) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsSolarisCappedMemory(node any, v *specs.SolarisCappedMemory) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsSolarisCappedMemory(s *Stream, v *specs.SolarisCappedMemory) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "physical":
-			if !fastDecodeString(member.Value, &v.Physical) {
+			if !fastDecodeString(s, &v.Physical) {
 				return false
 			}
 		case "swap":
-			if !fastDecodeString(member.Value, &v.Swap) {
+			if !fastDecodeString(s, &v.Swap) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsDevice(node any, v *specs.WindowsDevice) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsDevice(s *Stream, v *specs.WindowsDevice) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "id":
-			if !fastDecodeString(member.Value, &v.ID) {
+			if !fastDecodeString(s, &v.ID) {
 				return false
 			}
 		case "idType":
-			if !fastDecodeString(member.Value, &v.IDType) {
+			if !fastDecodeString(s, &v.IDType) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsHyperV(node any, v *specs.WindowsHyperV) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsHyperV(s *Stream, v *specs.WindowsHyperV) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "utilityVMPath":
-			if !fastDecodeString(member.Value, &v.UtilityVMPath) {
+			if !fastDecodeString(s, &v.UtilityVMPath) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsNetwork(node any, v *specs.WindowsNetwork) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsNetwork(s *Stream, v *specs.WindowsNetwork) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "DNSSearchList":
-			if !fastDecodeSliceOfString(member.Value, &v.DNSSearchList) {
+			if !fastDecodeSliceOfString(s, &v.DNSSearchList) {
 				return false
 			}
 		case "allowUnqualifiedDNSQuery":
-			if !fastDecodeBool(member.Value, &v.AllowUnqualifiedDNSQuery) {
+			if !fastDecodeBool(s, &v.AllowUnqualifiedDNSQuery) {
 				return false
 			}
 		case "endpointList":
-			if !fastDecodeSliceOfString(member.Value, &v.EndpointList) {
+			if !fastDecodeSliceOfString(s, &v.EndpointList) {
 				return false
 			}
 		case "networkNamespace":
-			if !fastDecodeString(member.Value, &v.NetworkNamespace) {
+			if !fastDecodeString(s, &v.NetworkNamespace) {
 				return false
 			}
 		case "networkSharedContainerName":
-			if !fastDecodeString(member.Value, &v.NetworkSharedContainerName) {
+			if !fastDecodeString(s, &v.NetworkSharedContainerName) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsResources(node any, v *specs.WindowsResources) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsResources(s *Stream, v *specs.WindowsResources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "cpu":
-			if !fastDecodePtrToSpecsWindowsCPUResources(member.Value, &v.CPU) {
+			if !fastDecodePtrToSpecsWindowsCPUResources(s, &v.CPU) {
 				return false
 			}
 		case "memory":
-			if !fastDecodePtrToSpecsWindowsMemoryResources(member.Value, &v.Memory) {
+			if !fastDecodePtrToSpecsWindowsMemoryResources(s, &v.Memory) {
 				return false
 			}
 		case "storage":
-			if !fastDecodePtrToSpecsWindowsStorageResources(member.Value, &v.Storage) {
+			if !fastDecodePtrToSpecsWindowsStorageResources(s, &v.Storage) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsZOSNamespace(node any, v *specs.ZOSNamespace) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsZOSNamespace(s *Stream, v *specs.ZOSNamespace) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "path":
-			if !fastDecodeString(member.Value, &v.Path) {
+			if !fastDecodeString(s, &v.Path) {
 				return false
 			}
 		case "type":
-			if !fastDecodeSpecsZOSNamespaceType(member.Value, &v.Type) {
+			if !fastDecodeSpecsZOSNamespaceType(s, &v.Type) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxSchedulerFlag(node any, v *specs.LinuxSchedulerFlag) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxSchedulerFlag(s *Stream, v *specs.LinuxSchedulerFlag) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxSchedulerFlag(value)
 	return ok
 }
 
-func fastDecodeUint16(node any, v *uint16) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeUint16(s *Stream, v *uint16) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Uint(16)
 	*v = uint16(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxThrottleDevice(node any, v *specs.LinuxThrottleDevice) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxThrottleDevice(s *Stream, v *specs.LinuxThrottleDevice) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "major":
-			if !fastDecodeInt64(member.Value, &v.LinuxBlockIODevice.Major) {
+			if !fastDecodeInt64(s, &v.LinuxBlockIODevice.Major) {
 				return false
 			}
 		case "minor":
-			if !fastDecodeInt64(member.Value, &v.LinuxBlockIODevice.Minor) {
+			if !fastDecodeInt64(s, &v.LinuxBlockIODevice.Minor) {
 				return false
 			}
 		case "rate":
-			if !fastDecodeUint64(member.Value, &v.Rate) {
+			if !fastDecodeUint64(s, &v.Rate) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxWeightDevice(node any, v *specs.LinuxWeightDevice) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxWeightDevice(s *Stream, v *specs.LinuxWeightDevice) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "leafWeight":
-			if !fastDecodePtrToUint16(member.Value, &v.LeafWeight) {
+			if !fastDecodePtrToUint16(s, &v.LeafWeight) {
 				return false
 			}
 		case "major":
-			if !fastDecodeInt64(member.Value, &v.LinuxBlockIODevice.Major) {
+			if !fastDecodeInt64(s, &v.LinuxBlockIODevice.Major) {
 				return false
 			}
 		case "minor":
-			if !fastDecodeInt64(member.Value, &v.LinuxBlockIODevice.Minor) {
+			if !fastDecodeInt64(s, &v.LinuxBlockIODevice.Minor) {
 				return false
 			}
 		case "weight":
-			if !fastDecodePtrToUint16(member.Value, &v.Weight) {
+			if !fastDecodePtrToUint16(s, &v.Weight) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxInterfacePriority(node any, v *specs.LinuxInterfacePriority) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxInterfacePriority(s *Stream, v *specs.LinuxInterfacePriority) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "name":
-			if !fastDecodeString(member.Value, &v.Name) {
+			if !fastDecodeString(s, &v.Name) {
 				return false
 			}
 		case "priority":
-			if !fastDecodeUint32(member.Value, &v.Priority) {
+			if !fastDecodeUint32(s, &v.Priority) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodePtrToFsFileMode(node any, v **fs.FileMode) bool {
-	if fastNull(node) {
+func fastDecodePtrToFsFileMode(s *Stream, v **fs.FileMode) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(fs.FileMode)
 	*v = elem
-	return fastDecodeFsFileMode(node, elem)
+	return fastDecodeFsFileMode(s, elem)
 }
 
-func fastDecodeSpecsLinuxNamespaceType(node any, v *specs.LinuxNamespaceType) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxNamespaceType(s *Stream, v *specs.LinuxNamespaceType) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxNamespaceType(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxPersonalityDomain(node any, v *specs.LinuxPersonalityDomain) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxPersonalityDomain(s *Stream, v *specs.LinuxPersonalityDomain) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxPersonalityDomain(value)
 	return ok
 }
 
-func fastDecodeSliceOfSpecsLinuxPersonalityFlag(node any, v *[]specs.LinuxPersonalityFlag) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxPersonalityFlag(s *Stream, v *[]specs.LinuxPersonalityFlag) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxPersonalityFlag, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxPersonalityFlag(item, &items[i]) {
+	var prefix [8]specs.LinuxPersonalityFlag
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxPersonalityFlag
+		if !fastDecodeSpecsLinuxPersonalityFlag(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
-	return true
-}
-
-func fastDecodeSliceOfSpecsArch(node any, v *[]specs.Arch) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
-	}
-	items := make([]specs.Arch, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsArch(item, &items[i]) {
-			return false
-		}
-	}
-	*v = items
-	return true
-}
-
-func fastDecodeSpecsLinuxSeccompAction(node any, v *specs.LinuxSeccompAction) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
+	if !s.Close() {
 		return false
 	}
-	if scalar.IsNull() {
+	*v = append(make([]specs.LinuxPersonalityFlag, 0, len(items)), items...)
+	return true
+}
+
+func fastDecodeSliceOfSpecsArch(s *Stream, v *[]specs.Arch) bool {
+	if !s.Open('[') {
+		return s.Null()
+	}
+	var prefix [8]specs.Arch
+	items := prefix[:0]
+	for s.More() {
+		var item specs.Arch
+		if !fastDecodeSpecsArch(s, &item) {
+			return false
+		}
+		items = append(items, item)
+	}
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.Arch, 0, len(items)), items...)
+	return true
+}
+
+func fastDecodeSpecsLinuxSeccompAction(s *Stream, v *specs.LinuxSeccompAction) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxSeccompAction(value)
 	return ok
 }
 
-func fastDecodePtrToUint(node any, v **uint) bool {
-	if fastNull(node) {
+func fastDecodePtrToUint(s *Stream, v **uint) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(uint)
 	*v = elem
-	return fastDecodeUint(node, elem)
+	return fastDecodeUint(s, elem)
 }
 
-func fastDecodeSliceOfSpecsLinuxSeccompFlag(node any, v *[]specs.LinuxSeccompFlag) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxSeccompFlag(s *Stream, v *[]specs.LinuxSeccompFlag) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxSeccompFlag, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxSeccompFlag(item, &items[i]) {
+	var prefix [8]specs.LinuxSeccompFlag
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxSeccompFlag
+		if !fastDecodeSpecsLinuxSeccompFlag(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxSeccompFlag, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsLinuxSyscall(node any, v *[]specs.LinuxSyscall) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxSyscall(s *Stream, v *[]specs.LinuxSyscall) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxSyscall, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxSyscall(item, &items[i]) {
+	var prefix [8]specs.LinuxSyscall
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxSyscall
+		if !fastDecodeSpecsLinuxSyscall(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxSyscall, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodePtrToSpecsWindowsCPUResources(node any, v **specs.WindowsCPUResources) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsCPUResources(s *Stream, v **specs.WindowsCPUResources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsCPUResources)
 	*v = elem
-	return fastDecodeSpecsWindowsCPUResources(node, elem)
+	return fastDecodeSpecsWindowsCPUResources(s, elem)
 }
 
-func fastDecodePtrToSpecsWindowsMemoryResources(node any, v **specs.WindowsMemoryResources) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsMemoryResources(s *Stream, v **specs.WindowsMemoryResources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsMemoryResources)
 	*v = elem
-	return fastDecodeSpecsWindowsMemoryResources(node, elem)
+	return fastDecodeSpecsWindowsMemoryResources(s, elem)
 }
 
-func fastDecodePtrToSpecsWindowsStorageResources(node any, v **specs.WindowsStorageResources) bool {
-	if fastNull(node) {
+func fastDecodePtrToSpecsWindowsStorageResources(s *Stream, v **specs.WindowsStorageResources) bool {
+	if s.Null() {
 		return true
 	}
 	elem := new(specs.WindowsStorageResources)
 	*v = elem
-	return fastDecodeSpecsWindowsStorageResources(node, elem)
+	return fastDecodeSpecsWindowsStorageResources(s, elem)
 }
 
-func fastDecodeSpecsZOSNamespaceType(node any, v *specs.ZOSNamespaceType) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsZOSNamespaceType(s *Stream, v *specs.ZOSNamespaceType) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.ZOSNamespaceType(value)
 	return ok
 }
 
-func fastDecodeFsFileMode(node any, v *fs.FileMode) bool {
-	scalar, ok := node.(Scalar)
+func fastDecodeFsFileMode(s *Stream, v *fs.FileMode) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
 	if !ok {
 		return false
-	}
-	if scalar.IsNull() {
-		return true
 	}
 	value, ok := scalar.Uint(32)
 	*v = fs.FileMode(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxPersonalityFlag(node any, v *specs.LinuxPersonalityFlag) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxPersonalityFlag(s *Stream, v *specs.LinuxPersonalityFlag) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxPersonalityFlag(value)
 	return ok
 }
 
-func fastDecodeSpecsArch(node any, v *specs.Arch) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsArch(s *Stream, v *specs.Arch) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.Arch(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxSeccompFlag(node any, v *specs.LinuxSeccompFlag) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxSeccompFlag(s *Stream, v *specs.LinuxSeccompFlag) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxSeccompFlag(value)
 	return ok
 }
 
-func fastDecodeSpecsLinuxSyscall(node any, v *specs.LinuxSyscall) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxSyscall(s *Stream, v *specs.LinuxSyscall) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "action":
-			if !fastDecodeSpecsLinuxSeccompAction(member.Value, &v.Action) {
+			if !fastDecodeSpecsLinuxSeccompAction(s, &v.Action) {
 				return false
 			}
 		case "args":
-			if !fastDecodeSliceOfSpecsLinuxSeccompArg(member.Value, &v.Args) {
+			if !fastDecodeSliceOfSpecsLinuxSeccompArg(s, &v.Args) {
 				return false
 			}
 		case "errnoRet":
-			if !fastDecodePtrToUint(member.Value, &v.ErrnoRet) {
+			if !fastDecodePtrToUint(s, &v.ErrnoRet) {
 				return false
 			}
 		case "names":
-			if !fastDecodeSliceOfString(member.Value, &v.Names) {
+			if !fastDecodeSliceOfString(s, &v.Names) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsCPUResources(node any, v *specs.WindowsCPUResources) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsCPUResources(s *Stream, v *specs.WindowsCPUResources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "affinity":
-			if !fastDecodeSliceOfSpecsWindowsCPUGroupAffinity(member.Value, &v.Affinity) {
+			if !fastDecodeSliceOfSpecsWindowsCPUGroupAffinity(s, &v.Affinity) {
 				return false
 			}
 		case "count":
-			if !fastDecodePtrToUint64(member.Value, &v.Count) {
+			if !fastDecodePtrToUint64(s, &v.Count) {
 				return false
 			}
 		case "maximum":
-			if !fastDecodePtrToUint16(member.Value, &v.Maximum) {
+			if !fastDecodePtrToUint16(s, &v.Maximum) {
 				return false
 			}
 		case "shares":
-			if !fastDecodePtrToUint16(member.Value, &v.Shares) {
+			if !fastDecodePtrToUint16(s, &v.Shares) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsMemoryResources(node any, v *specs.WindowsMemoryResources) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsMemoryResources(s *Stream, v *specs.WindowsMemoryResources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "limit":
-			if !fastDecodePtrToUint64(member.Value, &v.Limit) {
+			if !fastDecodePtrToUint64(s, &v.Limit) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsStorageResources(node any, v *specs.WindowsStorageResources) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsStorageResources(s *Stream, v *specs.WindowsStorageResources) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "bps":
-			if !fastDecodePtrToUint64(member.Value, &v.Bps) {
+			if !fastDecodePtrToUint64(s, &v.Bps) {
 				return false
 			}
 		case "iops":
-			if !fastDecodePtrToUint64(member.Value, &v.Iops) {
+			if !fastDecodePtrToUint64(s, &v.Iops) {
 				return false
 			}
 		case "sandboxSize":
-			if !fastDecodePtrToUint64(member.Value, &v.SandboxSize) {
+			if !fastDecodePtrToUint64(s, &v.SandboxSize) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSliceOfSpecsLinuxSeccompArg(node any, v *[]specs.LinuxSeccompArg) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsLinuxSeccompArg(s *Stream, v *[]specs.LinuxSeccompArg) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.LinuxSeccompArg, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsLinuxSeccompArg(item, &items[i]) {
+	var prefix [8]specs.LinuxSeccompArg
+	items := prefix[:0]
+	for s.More() {
+		var item specs.LinuxSeccompArg
+		if !fastDecodeSpecsLinuxSeccompArg(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.LinuxSeccompArg, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSliceOfSpecsWindowsCPUGroupAffinity(node any, v *[]specs.WindowsCPUGroupAffinity) bool {
-	array, ok := node.(*Array)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSliceOfSpecsWindowsCPUGroupAffinity(s *Stream, v *[]specs.WindowsCPUGroupAffinity) bool {
+	if !s.Open('[') {
+		return s.Null()
 	}
-	items := make([]specs.WindowsCPUGroupAffinity, len(array.Items))
-	for i, item := range array.Items {
-		if !fastDecodeSpecsWindowsCPUGroupAffinity(item, &items[i]) {
+	var prefix [8]specs.WindowsCPUGroupAffinity
+	items := prefix[:0]
+	for s.More() {
+		var item specs.WindowsCPUGroupAffinity
+		if !fastDecodeSpecsWindowsCPUGroupAffinity(s, &item) {
 			return false
 		}
+		items = append(items, item)
 	}
-	*v = items
+	if !s.Close() {
+		return false
+	}
+	*v = append(make([]specs.WindowsCPUGroupAffinity, 0, len(items)), items...)
 	return true
 }
 
-func fastDecodeSpecsLinuxSeccompArg(node any, v *specs.LinuxSeccompArg) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsLinuxSeccompArg(s *Stream, v *specs.LinuxSeccompArg) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "index":
-			if !fastDecodeUint(member.Value, &v.Index) {
+			if !fastDecodeUint(s, &v.Index) {
 				return false
 			}
 		case "op":
-			if !fastDecodeSpecsLinuxSeccompOperator(member.Value, &v.Op) {
+			if !fastDecodeSpecsLinuxSeccompOperator(s, &v.Op) {
 				return false
 			}
 		case "value":
-			if !fastDecodeUint64(member.Value, &v.Value) {
+			if !fastDecodeUint64(s, &v.Value) {
 				return false
 			}
 		case "valueTwo":
-			if !fastDecodeUint64(member.Value, &v.ValueTwo) {
+			if !fastDecodeUint64(s, &v.ValueTwo) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsWindowsCPUGroupAffinity(node any, v *specs.WindowsCPUGroupAffinity) bool {
-	object, ok := node.(*Object)
-	if !ok {
-		return fastNull(node)
+func fastDecodeSpecsWindowsCPUGroupAffinity(s *Stream, v *specs.WindowsCPUGroupAffinity) bool {
+	if !s.Open('{') {
+		return s.Null()
 	}
-	for _, member := range object.Members {
-		switch member.Name {
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
 		case "group":
-			if !fastDecodeUint32(member.Value, &v.Group) {
+			if !fastDecodeUint32(s, &v.Group) {
 				return false
 			}
 		case "mask":
-			if !fastDecodeUint64(member.Value, &v.Mask) {
+			if !fastDecodeUint64(s, &v.Mask) {
 				return false
 			}
 		default:
 			return false
 		}
 	}
-	return true
+	return s.Close()
 }
 
-func fastDecodeSpecsLinuxSeccompOperator(node any, v *specs.LinuxSeccompOperator) bool {
-	scalar, ok := node.(Scalar)
-	if !ok {
-		return false
-	}
-	if scalar.IsNull() {
+func fastDecodeSpecsLinuxSeccompOperator(s *Stream, v *specs.LinuxSeccompOperator) bool {
+	if s.Null() {
 		return true
 	}
-	value, ok := scalar.Text()
+	value, ok := s.Text()
 	*v = specs.LinuxSeccompOperator(value)
 	return ok
 }

@@ -21,8 +21,9 @@ type Operation struct {
 type Editor struct {
 	tree *Tree
 	ops  []Operation
-	// shared says tree is the caller's, to be copied before a change.
-	shared bool
+	// source, when set, is the document whose copy the editor makes at
+	// its first change; tree is nil until then.
+	source *Source
 }
 
 // NewEditor edits t.
@@ -34,18 +35,44 @@ func NewEditor(t *Tree) *Editor {
 // document that needs no change, the usual case, copies none of its
 // thousands of values.
 func NewCopyEditor(t *Tree) *Editor {
-	return &Editor{tree: t, shared: true}
+	return SourceOf(t).Editor()
 }
 
-// own makes the tree the editor's own before its first change.
-func (e *Editor) own() {
-	if e.shared {
-		e.tree, e.shared = e.tree.Clone(), false
+// own makes the tree the editor's own before its first change: a copy of
+// the source's tree when that was built, else a tree of its bytes.
+func (e *Editor) own() error {
+	if e.tree != nil {
+		return nil
 	}
+	if e.source.tree != nil {
+		e.tree = e.source.tree.Clone()
+		return nil
+	}
+	tree, err := e.source.parse()
+	if err != nil {
+		return err
+	}
+	e.tree = tree
+	return nil
 }
 
-// Tree returns the edited tree.
-func (e *Editor) Tree() *Tree { return e.tree }
+// Tree returns the edited tree: before the first change of a copy
+// editor, the source's tree, nil if that was never built.
+func (e *Editor) Tree() *Tree {
+	if e.tree == nil {
+		return e.source.tree
+	}
+	return e.tree
+}
+
+// Result returns the edited document: the source itself while nothing
+// was changed.
+func (e *Editor) Result() *Source {
+	if e.tree == nil {
+		return e.source
+	}
+	return SourceOf(e.tree)
+}
 
 // Patch returns the operations applied so far.
 func (e *Editor) Patch() []Operation { return e.ops }
@@ -60,7 +87,9 @@ func (e *Editor) Set(ptr string, v any) error {
 	if err != nil {
 		return err
 	}
-	e.own()
+	if err := e.own(); err != nil {
+		return err
+	}
 	tokens, err := splitPointer(ptr)
 	if err != nil {
 		return err
@@ -124,7 +153,9 @@ func (e *Editor) Remove(ptr string) error {
 	if err != nil || len(tokens) == 0 {
 		return fmt.Errorf("cannot remove %q", ptr)
 	}
-	e.own()
+	if err := e.own(); err != nil {
+		return err
+	}
 	parent, ok := e.tree.Get(Pointer(tokens[:len(tokens)-1]...))
 	if !ok {
 		return nil
@@ -151,7 +182,9 @@ func (e *Editor) Remove(ptr string) error {
 // Append adds v at the end of the array at ptr, creating the array if it is
 // missing or null.
 func (e *Editor) Append(ptr string, v any) error {
-	e.own()
+	if err := e.own(); err != nil {
+		return err
+	}
 	existing, ok := e.tree.Get(ptr)
 	arr, isArr := existing.(*Array)
 	if !ok || !isArr {

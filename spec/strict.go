@@ -12,10 +12,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Document is one OCI document read strictly: the lossless tree that
-// guard-runtime edits, and the typed value the policy reads.
+// Document is one OCI document read strictly: the typed value the policy
+// reads, and the document's Source, whose lossless tree guard-runtime
+// edits, built only when something needs it.
 type Document[T any] struct {
-	Tree  *Tree
+	*Source
 	Value *T
 }
 
@@ -37,17 +38,17 @@ type (
 // value. guard-runtime must judge exactly what runc will run, so each of
 // these is an error here, as are numbers out of range for their field.
 //
-// A well-formed document of a type with a generated decoder
-// (decode_gen.go) is read straight from its tree; anything that decoder
-// does not plainly handle takes the reflective path below, which gives
-// the errors.
+// A document of a type with a generated decoder (decode_gen.go) is read
+// straight from its tokens, and its tree is built only if it is edited;
+// anything that decoder does not plainly handle takes the reflective path
+// below, which gives the errors.
 func Decode[T any](data []byte) (*Document[T], error) {
+	if value, ok := fastDecode[T](data); ok {
+		return &Document[T]{Source: &Source{data: data}, Value: value}, nil
+	}
 	tree, err := ParseTree(data)
 	if err != nil {
 		return nil, err
-	}
-	if value, ok := fastDecode[T](tree.Root); ok {
-		return &Document[T]{Tree: tree, Value: value}, nil
 	}
 	if err := checkKeyCase(tree.Root, reflect.TypeFor[T](), ""); err != nil {
 		return nil, err
@@ -56,35 +57,31 @@ func Decode[T any](data []byte) (*Document[T], error) {
 	if err := json.Unmarshal(data, value); err != nil {
 		return nil, describeTypeError(err)
 	}
-	return &Document[T]{Tree: tree, Value: value}, nil
+	return &Document[T]{Source: &Source{data: data, tree: tree}, Value: value}, nil
 }
 
 //go:generate go test -run ^TestGeneratedDecodersAreCurrent$ . -regenerate
 
 // fastDecoders maps a document type T to its generated decoder, a
-// func(root any, v *T) bool that fills the zero value v from a tree and
-// reports whether it could (see hack/gendecode). decode_gen.go registers
-// them; without it every document takes the reflective path.
+// func(*Stream, *T) bool that fills the zero value v from a document's
+// tokens and reports whether it could (see hack/gendecode). decode_gen.go
+// registers them; without it every document takes the reflective path.
 var fastDecoders = map[reflect.Type]any{}
 
-func registerFastDecoder[T any](decode func(root any, v *T) bool) {
+func registerFastDecoder[T any](decode func(*Stream, *T) bool) {
 	fastDecoders[reflect.TypeFor[T]()] = decode
 }
 
-// fastDecode reads root with T's generated decoder, if there is one and
-// it can: then the value is the one json.Unmarshal would give, and no
-// key can be a case variant of a field's name (such a key is unknown to
-// the decoder).
-func fastDecode[T any](root any) (*T, bool) {
-	decode, ok := fastDecoders[reflect.TypeFor[T]()].(func(any, *T) bool)
+// fastDecode reads data with T's generated decoder, if there is one and
+// it can: then data passes ParseTree's checks, the value is the one
+// json.Unmarshal would give, and no key can be a case variant of a
+// field's name (such a key is unknown to the decoder).
+func fastDecode[T any](data []byte) (*T, bool) {
+	decode, ok := fastDecoders[reflect.TypeFor[T]()].(func(*Stream, *T) bool)
 	if !ok {
 		return nil, false
 	}
-	value := new(T)
-	if !decode(root, value) {
-		return nil, false
-	}
-	return value, true
+	return DecodeWith(data, decode)
 }
 
 // DecodeConfig reads a bundle's config.json.
@@ -98,7 +95,7 @@ func DecodeResources(data []byte) (*Resources, error) { return Decode[specs.Linu
 
 // Reparse decodes the document again from its (edited) tree.
 func (d *Document[T]) Reparse() (*Document[T], error) {
-	data, err := d.Tree.Encode()
+	data, err := d.Encode()
 	if err != nil {
 		return nil, err
 	}

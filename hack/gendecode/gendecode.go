@@ -1,8 +1,10 @@
-// Package gendecode writes decoders that fill Go values straight from a
-// spec.Tree, without reflection at run time. A runtime call is a fresh
+// Package gendecode writes decoders that fill Go values straight from the
+// tokens of a JSON document (a spec.Stream over a jsontext.Decoder),
+// without reflection and without a tree. A runtime call is a fresh
 // process, and json/v2 builds its decoders by reflection the first time it
 // meets each type: for a config.json that first decode costs ten times the
-// decode itself. The generated code costs nothing to set up.
+// decode itself. The generated code costs nothing to set up, and allocates
+// only what the value holds.
 //
 // It runs at development time, from a test of the package that holds the
 // types (a package's unexported types can be reflected on only from
@@ -10,11 +12,11 @@
 //
 // A generated decoder returns false wherever json/v2 might read the
 // document otherwise or refuse it: an unknown or differently cased member
-// name, a scalar of another kind, a number that is not a plain literal in
-// range, a type with its own (un)marshal methods, a type or tag option it
-// does not know. Its caller then takes the reflective path, which gives
-// that path's value or error. Where it returns true, the value is what
-// json.Unmarshal would have given.
+// name, a name with an escape, a scalar of another kind, a number that is
+// not a plain literal in range, a type with its own (un)marshal methods, a
+// type or tag option it does not know. Its caller then takes the
+// reflective path, which gives that path's value or error. Where it
+// returns true, the value is what json.Unmarshal would have given.
 package gendecode
 
 import (
@@ -33,7 +35,8 @@ import (
 	"github.com/go-json-experiment/json"
 )
 
-// TreePackage is the import path of the package that defines the tree.
+// TreePackage is the import path of the package that defines the stream
+// the decoders read.
 const TreePackage = "github.com/guard-runtime/guard-runtime/spec"
 
 // Config says what to generate.
@@ -90,8 +93,7 @@ func Generate(cfg Config) ([]byte, error) {
 	for _, r := range registrations {
 		out.WriteString("\t" + r + "\n")
 	}
-	out.WriteString("}\n\n")
-	fmt.Fprintf(&out, "// fastNull reports whether node is the literal null, which leaves a\n// zero value as it is.\nfunc fastNull(node any) bool {\n\tscalar, ok := node.(%sScalar)\n\treturn ok && scalar.IsNull()\n}\n", g.tree)
+	out.WriteString("}\n")
 	out.Write(g.funcs.Bytes())
 	src, err := format.Source(out.Bytes())
 	if err != nil {
@@ -131,7 +133,7 @@ func Check(tb testing.TB, cfg Config, file string, rewrite bool) {
 
 type generator struct {
 	cfg           Config
-	tree          string            // qualifier of the tree's types
+	tree          string            // qualifier of the stream's type
 	imports       map[string]string // import path → name
 	emitted       map[reflect.Type]bool
 	queue         []reflect.Type
@@ -261,35 +263,50 @@ func (g *generator) computeSupported(t reflect.Type) bool {
 
 func isExported(name string) bool { return name != "" && name[0] >= 'A' && name[0] <= 'Z' }
 
+// slicePrefix is how many items of an array a slice decoder collects on
+// the stack: the slice it returns is then allocated once, at its length,
+// for all but long arrays.
+const slicePrefix = 8
+
 func (g *generator) emit(t reflect.Type) {
 	name := "fastDecode" + g.typeID(t)
 	te := g.typeExpr(t)
 	w := &g.funcs
-	fmt.Fprintf(w, "\nfunc %s(node any, v *%s) bool {\n", name, te)
+	fmt.Fprintf(w, "\nfunc %s(s *%sStream, v *%s) bool {\n", name, g.tree, te)
 	switch t.Kind() {
 	case reflect.Struct:
 		g.emitStruct(t)
 	case reflect.Pointer:
-		fmt.Fprintf(w, "if fastNull(node) {\nreturn true\n}\nelem := new(%s)\n*v = elem\nreturn %s(node, elem)\n", g.typeExpr(t.Elem()), g.need(t.Elem()))
+		// null leaves the pointer nil.
+		fmt.Fprintf(w, "if s.Null() {\nreturn true\n}\nelem := new(%s)\n*v = elem\nreturn %s(s, elem)\n", g.typeExpr(t.Elem()), g.need(t.Elem()))
 	case reflect.Slice:
-		fmt.Fprintf(w, "array, ok := node.(*%sArray)\nif !ok {\nreturn fastNull(node)\n}\n", g.tree)
-		fmt.Fprintf(w, "items := make(%s, len(array.Items))\nfor i, item := range array.Items {\nif !%s(item, &items[i]) {\nreturn false\n}\n}\n*v = items\nreturn true\n", te, g.need(t.Elem()))
+		et := g.typeExpr(t.Elem())
+		fmt.Fprintf(w, "if !s.Open('[') {\nreturn s.Null()\n}\n")
+		fmt.Fprintf(w, "var prefix [%d]%s\nitems := prefix[:0]\nfor s.More() {\nvar item %s\nif !%s(s, &item) {\nreturn false\n}\nitems = append(items, item)\n}\n", slicePrefix, et, et, g.need(t.Elem()))
+		fmt.Fprintf(w, "if !s.Close() {\nreturn false\n}\n*v = append(make(%s, 0, len(items)), items...)\nreturn true\n", te)
 	case reflect.Map:
-		fmt.Fprintf(w, "object, ok := node.(*%sObject)\nif !ok {\nreturn fastNull(node)\n}\n", g.tree)
-		fmt.Fprintf(w, "entries := make(%s, len(object.Members))\nfor _, member := range object.Members {\nvar value %s\nif !%s(member.Value, &value) {\nreturn false\n}\nentries[%s(member.Name)] = value\n}\n*v = entries\nreturn true\n", te, g.typeExpr(t.Elem()), g.need(t.Elem()), g.typeExpr(t.Key()))
+		fmt.Fprintf(w, "if !s.Open('{') {\nreturn s.Null()\n}\n")
+		fmt.Fprintf(w, "entries := make(%s)\nfor s.More() {\nkey, ok := s.NameText()\nif !ok {\nreturn false\n}\nvar value %s\nif !%s(s, &value) {\nreturn false\n}\nentries[%s(key)] = value\n}\n", te, g.typeExpr(t.Elem()), g.need(t.Elem()), g.typeExpr(t.Key()))
+		fmt.Fprintf(w, "if !s.Close() {\nreturn false\n}\n*v = entries\nreturn true\n")
 	default:
 		g.emitScalar(t, te)
 	}
 	w.WriteString("}\n")
 }
 
+// emitScalar writes the decoder of a bool, string or number; null leaves
+// the value as it is.
 func (g *generator) emitScalar(t reflect.Type, te string) {
+	w := &g.funcs
+	w.WriteString("if s.Null() {\nreturn true\n}\n")
+	if t.Kind() == reflect.String {
+		fmt.Fprintf(w, "value, ok := s.Text()\n*v = %s(value)\nreturn ok\n", te)
+		return
+	}
 	var read string
 	switch t.Kind() {
 	case reflect.Bool:
 		read = "scalar.Bool()"
-	case reflect.String:
-		read = "scalar.Text()"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		read = fmt.Sprintf("scalar.Int(%d)", bitsOf(t))
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
@@ -299,7 +316,7 @@ func (g *generator) emitScalar(t reflect.Type, te string) {
 	default:
 		panic(fmt.Sprintf("gendecode: unexpected scalar type %v", t))
 	}
-	fmt.Fprintf(&g.funcs, "scalar, ok := node.(%sScalar)\nif !ok {\nreturn false\n}\nif scalar.IsNull() {\nreturn true\n}\nvalue, ok := %s\n*v = %s(value)\nreturn ok\n", g.tree, read, te)
+	fmt.Fprintf(w, "scalar, ok := s.Scalar()\nif !ok {\nreturn false\n}\nvalue, ok := %s\n*v = %s(value)\nreturn ok\n", read, te)
 }
 
 // bitsOf is the size the scalar readers take: 0 for int and uint, whose
@@ -318,17 +335,18 @@ func (g *generator) emitStruct(t reflect.Type) {
 		fmt.Fprintf(w, "// %v %s: left to json/v2.\nreturn false\n", t, why)
 		return
 	}
-	fmt.Fprintf(w, "object, ok := node.(*%sObject)\nif !ok {\nreturn fastNull(node)\n}\n", g.tree)
-	w.WriteString("for _, member := range object.Members {\nswitch member.Name {\n")
+	w.WriteString("if !s.Open('{') {\nreturn s.Null()\n}\n")
+	// A member name is compared as read, without a string of it.
+	w.WriteString("for s.More() {\nname, ok := s.Name()\nif !ok {\nreturn false\n}\nswitch string(name) {\n")
 	for _, f := range fields {
 		fmt.Fprintf(w, "case %q:\n", f.name)
 		if !g.supported(f.typ) {
 			fmt.Fprintf(w, "return false // %v is left to json/v2\n", f.typ)
 			continue
 		}
-		fmt.Fprintf(w, "if !%s(member.Value, &v.%s) {\nreturn false\n}\n", g.need(f.typ), f.path)
+		fmt.Fprintf(w, "if !%s(s, &v.%s) {\nreturn false\n}\n", g.need(f.typ), f.path)
 	}
-	w.WriteString("default:\nreturn false\n}\n}\nreturn true\n")
+	w.WriteString("default:\nreturn false\n}\n}\nreturn s.Close()\n")
 }
 
 // field is one JSON member of a struct.
