@@ -157,18 +157,6 @@ func (l *Logger) Write(rec Record) {
 	l.log.WithFields(fields).Log(logrusLevel(prio), rec.Message)
 }
 
-// Prepare connects to journald now, so that the first Write is only a
-// send: a fresh process's first connection costs about 0.1 ms, which a
-// caller can spend on another goroutine while it decides what to record.
-// It never fails: Write still falls back as it would.
-func (l *Logger) Prepare() {
-	if l == nil || l.sink == nil {
-		return
-	}
-	defer func() { recover() }() // a broken journal must not end the call
-	l.sink.prepare()
-}
-
 // Close closes the fallback file, if it was opened. guard-runtime itself
 // need not call it: the file is close-on-exec and runc replaces the process.
 func (l *Logger) Close() error {

@@ -310,28 +310,3 @@ func TestWriteOnceReportsShortWrite(t *testing.T) {
 		t.Errorf("writeOnce of 1 MiB into a pipe: %v, want a short write reported", err)
 	}
 }
-
-// Prepare connects to journald when its socket is there, and does nothing
-// else: no record is sent, none falls back.
-func TestPrepareConnectsOnlyToAJournalThatIsThere(t *testing.T) {
-	sends := 0
-	l, stderr := openWithJournal(t, filepath.Join(t.TempDir(), "audit.log"), func(string, journal.Priority, map[string]string) error {
-		sends++
-		return nil
-	})
-	connects := 0
-	l.sink.connect = func() bool { connects++; return true }
-	l.Prepare()
-	if connects != 1 || sends != 0 || stderr.String() != "" {
-		t.Fatalf("with a journal socket: %d connects, %d sends, stderr %q; want 1, 0, nothing", connects, sends, stderr.String())
-	}
-	l.sink.socketPath = filepath.Join(t.TempDir(), "no-journald", "socket")
-	l.Prepare()
-	if connects != 1 {
-		t.Fatalf("Prepare connected although there is no journal socket")
-	}
-	l.sink.connect = func() bool { panic("broken journal") }
-	l.sink.socketPath = filepath.Join(t.TempDir(), "socket")
-	os.WriteFile(l.sink.socketPath, nil, 0o600)
-	l.Prepare() // must not panic
-}

@@ -27,16 +27,11 @@ const journalSendTimeout = time.Second
 
 type sendFunc func(message string, priority journal.Priority, vars map[string]string) error
 
-// connectJournal sets up go-systemd's socket to journald, which its first
-// send would otherwise do; it reports whether journald answers.
-func connectJournal() bool { return journal.Enabled() }
-
 // sink is the logrus hook that delivers each entry to journald, or to the
 // fallback file once journald has failed.
 type sink struct {
 	socketPath  string
 	send        sendFunc
-	connect     func() bool
 	sendTimeout time.Duration
 	stderr      io.Writer
 
@@ -52,7 +47,6 @@ func newSink(fallbackPath string) *sink {
 	return &sink{
 		socketPath:  defaultJournalSocket,
 		send:        journal.Send,
-		connect:     connectJournal,
 		sendTimeout: journalSendTimeout,
 		stderr:      os.Stderr,
 		file:        fallbackFile{path: fallbackPath},
@@ -97,14 +91,6 @@ func (s *sink) deliver(message string, fields map[string]string, at time.Time) {
 	if !s.fallbackReported {
 		s.fallbackReported = true
 		fmt.Fprintf(s.stderr, "guard-runtime: journald is unreachable (%v): audit records go to %s\n", s.journalErr, s.file.path)
-	}
-}
-
-// prepare connects to journald ahead of the first record, when its socket
-// is there.
-func (s *sink) prepare() {
-	if _, err := os.Stat(s.socketPath); err == nil {
-		s.connect()
 	}
 }
 

@@ -78,17 +78,6 @@ func appendMember(b []byte, sep byte, name, value string) []byte {
 	return b
 }
 
-// recordAsync writes the decision's audit record on another goroutine and
-// returns a function that waits until it is written.
-func (g *Gate) recordAsync(d *Decision, ctx Context) (wait func()) {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		g.record(d, ctx)
-	}()
-	return func() { <-done }
-}
-
 // recordFailure writes a call that could not be judged or handed off:
 // an unusable configuration or policy, or a runtime that failed verification.
 func (g *Gate) recordFailure(err error) {
