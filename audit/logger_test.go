@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/journal"
+	"golang.org/x/sys/unix"
 )
 
 // syncBuffer is a stderr stand-in that goroutines may share.
@@ -308,5 +310,86 @@ func TestWriteOnceReportsShortWrite(t *testing.T) {
 	err = writeOnce(w, big)
 	if err == nil || !strings.Contains(err.Error(), "short write") && !errors.Is(err, syscall.EAGAIN) {
 		t.Errorf("writeOnce of 1 MiB into a pipe: %v, want a short write reported", err)
+	}
+}
+
+// A send journald has room for runs on the caller's goroutine, unguarded:
+// it outlasts a timeout that would have sent it to the fallback file.
+func TestSendWithRoomRunsDirectly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	sent := 0
+	l, stderr := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
+		time.Sleep(30 * time.Millisecond)
+		sent++
+		return nil
+	})
+	l.sink.hasRoom = func(string) bool { return true }
+	l.sink.sendTimeout = time.Millisecond
+	l.Write(fullRecord())
+	if sent != 1 || stderr.String() != "" {
+		t.Fatalf("sent %d, stderr %q: want one record sent directly", sent, stderr.String())
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("the fallback file was written: %v", err)
+	}
+}
+
+// A panic of the journal library on the direct path still leaves the
+// record in the fallback file.
+func TestPanicInDirectSendIsContained(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	l, _ := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
+		panic("boom")
+	})
+	l.sink.hasRoom = func(string) bool { return true }
+	l.Write(fullRecord())
+	if n := len(readLines(t, path)); n != 1 {
+		t.Errorf("%d records in the fallback file, want 1", n)
+	}
+}
+
+// journalHasRoom says yes for a datagram socket whose queue has room, no
+// once its reader has stopped and the queue is full, and no for anything
+// that is not a listening socket.
+func TestJournalHasRoom(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "socket")
+	reader, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	if !journalHasRoom(path) {
+		t.Fatal("no room on an empty queue")
+	}
+	// Fill the queue: nobody reads it.
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if err := unix.Send(fd, []byte("MESSAGE=x\n"), 0); err == unix.EAGAIN {
+			break
+		} else if err != nil || i > 1<<20 {
+			t.Fatalf("filling the queue: %v after %d datagrams", err, i)
+		}
+	}
+	if journalHasRoom(path) {
+		t.Fatal("room reported on a full queue")
+	}
+	regular := filepath.Join(dir, "regular")
+	os.WriteFile(regular, nil, 0o600)
+	for _, p := range []string{regular, filepath.Join(dir, "missing"), dir} {
+		if journalHasRoom(p) {
+			t.Errorf("room reported at %s", p)
+		}
+	}
+	reader.Close() // a socket file whose reader is gone
+	if journalHasRoom(path) {
+		t.Error("room reported on a socket nobody listens on")
 	}
 }
