@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
-	"time"
 
 	"github.com/go-json-experiment/json"
 	"golang.org/x/sys/unix"
@@ -35,9 +34,6 @@ const (
 // configCacheDir is where config entries live; tests move it.
 var configCacheDir = DefaultCacheDir
 
-// configCacheNow is the clock the settle rule reads; tests move it on.
-var configCacheNow = time.Now
-
 type configEntry struct {
 	Magic    string  `json:"magic"`
 	Path     string  `json:"path"`
@@ -66,7 +62,7 @@ func loadConfigCached(path string) (*Config, error) {
 	// Cache only what was read from a file that did not change while it
 	// was read, and whose last change is old enough for its ctime to be
 	// told apart from the next one.
-	if after, okAfter := trustedConfigIdentity(abs); okAfter && after == before && settled(before, configCacheNow()) {
+	if after, okAfter := trustedConfigIdentity(abs); okAfter && after == before && settled(before, cacheNow()) {
 		storeConfig(abs, before, cfg)
 	}
 	return cfg, nil

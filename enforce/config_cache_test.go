@@ -23,10 +23,10 @@ func configCacheFixture(t *testing.T, text string) (file, cacheDir string) {
 		t.Fatal(err)
 	}
 	cacheDir = filepath.Join(dir, "cache")
-	oldDir, oldNow := configCacheDir, configCacheNow
+	oldDir, oldNow := configCacheDir, cacheNow
 	configCacheDir = cacheDir
-	configCacheNow = func() time.Time { return time.Now().Add(time.Hour) }
-	t.Cleanup(func() { configCacheDir, configCacheNow = oldDir, oldNow })
+	cacheNow = func() time.Time { return time.Now().Add(time.Hour) }
+	t.Cleanup(func() { configCacheDir, cacheNow = oldDir, oldNow })
 	return file, cacheDir
 }
 
@@ -127,7 +127,7 @@ func TestConfigCacheDoesNotOutliveTrust(t *testing.T) {
 // same ctime: such a file is read, not cached.
 func TestConfigCacheStoresNoFreshFile(t *testing.T) {
 	file, cacheDir := configCacheFixture(t, cachedConfigText)
-	configCacheNow = time.Now
+	cacheNow = time.Now
 	if _, err := LoadConfig(file); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func loadPolicyCached(dir, name, cacheDir string) (*Policy, error) {
 	// were read, and whose last change is old enough for its ctime to be
 	// told apart from the next one.
 	after, okAfter := policySources(dir, name)
-	if ok && okAfter && sameSources(before, after) && sourcesSettled(before, policyCacheNow()) {
+	if ok && okAfter && sameSources(before, after) && sourcesSettled(before, cacheNow()) {
 		cache.storePolicy(entryName, &policyEntry{Magic: policyCacheMagic, Dir: dir, Name: name, Files: before, Policy: p})
 	}
 	return p, nil
@@ -216,5 +216,6 @@ func sourcesSettled(sources []policySource, now time.Time) bool {
 	return true
 }
 
-// policyCacheNow is the clock the settle rule reads; tests move it on.
-var policyCacheNow = time.Now
+// cacheNow is the clock the settle rule of the policy and config caches
+// reads; tests move it on.
+var cacheNow = time.Now

@@ -17,9 +17,9 @@ func cachedRestricted(b *testing.B) string {
 	dir := filepath.Join(b.TempDir(), "cache")
 	// Files just checked out may be too fresh to cache: judge them an
 	// hour from now.
-	now := policyCacheNow
-	policyCacheNow = func() time.Time { return now().Add(time.Hour) }
-	defer func() { policyCacheNow = now }()
+	now := cacheNow
+	cacheNow = func() time.Time { return now().Add(time.Hour) }
+	defer func() { cacheNow = now }()
 	if _, err := loadPolicyCached(shippedPolicies, "restricted", dir); err != nil {
 		b.Fatal(err)
 	}

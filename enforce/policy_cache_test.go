@@ -37,9 +37,9 @@ func TestShippedPoliciesSurviveTheCacheEncoding(t *testing.T) {
 
 // settledClock makes files written by the test count as settled.
 func settledClock(t *testing.T) {
-	old := policyCacheNow
-	policyCacheNow = func() time.Time { return time.Now().Add(time.Hour) }
-	t.Cleanup(func() { policyCacheNow = old })
+	old := cacheNow
+	cacheNow = func() time.Time { return time.Now().Add(time.Hour) }
+	t.Cleanup(func() { cacheNow = old })
 }
 
 func copyPolicies(t *testing.T, names ...string) string {
@@ -124,9 +124,9 @@ func BenchmarkLoadPolicyFromYAML(b *testing.B) {
 }
 
 func BenchmarkLoadPolicyFromCache(b *testing.B) {
-	old := policyCacheNow
-	policyCacheNow = func() time.Time { return time.Now().Add(time.Hour) }
-	defer func() { policyCacheNow = old }()
+	old := cacheNow
+	cacheNow = func() time.Time { return time.Now().Add(time.Hour) }
+	defer func() { cacheNow = old }()
 	cacheDir := filepath.Join(b.TempDir(), "cache")
 	if _, err := loadPolicyCached(shippedPolicies, "restricted", cacheDir); err != nil {
 		b.Fatal(err)

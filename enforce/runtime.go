@@ -534,19 +534,46 @@ func (c *verifyCache) writeFile(name string, data []byte) error {
 		return err
 	}
 	tmp := fmt.Sprintf(".%s.tmp-%d-%d", name, os.Getpid(), tempCounter.Add(1))
-	fd, err := unix.Openat(c.dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
+	if err := replaceFileAt(c.dirfd, tmp, name, data); err != nil {
 		return fmt.Errorf("write verification cache %s: %w", c.dir, err)
 	}
-	_, werr := unix.Write(fd, data)
-	cerr := unix.Close(fd)
-	if err := errors.Join(werr, cerr); err != nil {
-		unix.Unlinkat(c.dirfd, tmp, 0)
-		return fmt.Errorf("write verification cache %s/%s: %w", c.dir, tmp, err)
+	return nil
+}
+
+// replaceFileAt writes data to a new file tmp, mode 0600, and renames it
+// over name, both relative to dirfd (unix.AT_FDCWD for paths), through
+// the descriptor: an *os.File would register the file with the network
+// poller and toggle its flags, on every runtime call that writes. A
+// reader sees the old content or the new, never a part; on any error tmp
+// is removed. The error is an *os.PathError naming the step.
+func replaceFileAt(dirfd int, tmp, name string, data []byte) error {
+	fd, err := unix.Openat(dirfd, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return &os.PathError{Op: "create", Path: tmp, Err: err}
 	}
-	if err := unix.Renameat(c.dirfd, tmp, c.dirfd, name); err != nil {
-		unix.Unlinkat(c.dirfd, tmp, 0)
-		return fmt.Errorf("write verification cache %s/%s: %w", c.dir, name, err)
+	werr := writeAll(fd, data)
+	if err := errors.Join(werr, unix.Close(fd)); err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return &os.PathError{Op: "write", Path: tmp, Err: err}
+	}
+	if err := unix.Renameat(dirfd, tmp, dirfd, name); err != nil {
+		unix.Unlinkat(dirfd, tmp, 0)
+		return &os.PathError{Op: "rename", Path: tmp, Err: err}
+	}
+	return nil
+}
+
+// writeAll writes data to fd, retrying short writes and interruptions.
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		data = data[n:]
 	}
 	return nil
 }

@@ -115,38 +115,8 @@ func writePolicyRecord(root, id string, data []byte) error {
 		return err
 	}
 	record := policyRecordPath(root, id)
-	// Written through the descriptor: an *os.File would register the file
-	// with the network poller and toggle its flags, on every create.
 	tmp := record + "." + strconv.Itoa(os.Getpid()) + "." + strconv.FormatUint(tempCounter.Add(1), 10) + ".tmp"
-	fd, err := unix.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: tmp, Err: err}
-	}
-	werr := writeAll(fd, data)
-	if err := errors.Join(werr, unix.Close(fd)); err != nil {
-		unix.Unlink(tmp)
-		return &os.PathError{Op: "write", Path: tmp, Err: err}
-	}
-	if err := unix.Rename(tmp, record); err != nil {
-		unix.Unlink(tmp)
-		return &os.PathError{Op: "rename", Path: tmp, Err: err}
-	}
-	return nil
-}
-
-// writeAll writes data to fd, retrying short writes and interruptions.
-func writeAll(fd int, data []byte) error {
-	for len(data) > 0 {
-		n, err := unix.Write(fd, data)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		data = data[n:]
-	}
-	return nil
+	return replaceFileAt(unix.AT_FDCWD, tmp, record, data)
 }
 
 // containerPolicy is the policy for an exec or update of container id: the

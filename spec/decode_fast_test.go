@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-json-experiment/json"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -21,18 +20,8 @@ import (
 
 // slowDecode is Decode without the generated decoders: the reference.
 func slowDecode[T any](data []byte) (*T, error) {
-	tree, err := ParseTree(data)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkKeyCase(tree.Root, reflect.TypeFor[T](), ""); err != nil {
-		return nil, err
-	}
-	value := new(T)
-	if err := json.Unmarshal(data, value); err != nil {
-		return nil, err
-	}
-	return value, nil
+	value, _, err := decodeReflective[T](data)
+	return value, err
 }
 
 // fastOnly is the generated decoder alone, reading the document's

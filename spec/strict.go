@@ -46,18 +46,29 @@ func Decode[T any](data []byte) (*Document[T], error) {
 	if value, ok := fastDecode[T](data); ok {
 		return &Document[T]{Source: &Source{data: data}, Value: value}, nil
 	}
-	tree, err := ParseTree(data)
+	value, tree, err := decodeReflective[T](data)
 	if err != nil {
 		return nil, err
 	}
+	return &Document[T]{Source: &Source{data: data, tree: tree}, Value: value}, nil
+}
+
+// decodeReflective reads data as Decode does where no generated decoder
+// can: the tree first (duplicate keys, trailing data, limits), then the
+// key cases, then json/v2, whose errors it describes.
+func decodeReflective[T any](data []byte) (*T, *Tree, error) {
+	tree, err := ParseTree(data)
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := checkKeyCase(tree.Root, reflect.TypeFor[T](), ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	value := new(T)
 	if err := json.Unmarshal(data, value); err != nil {
-		return nil, describeTypeError(err)
+		return nil, nil, describeTypeError(err)
 	}
-	return &Document[T]{Source: &Source{data: data, tree: tree}, Value: value}, nil
+	return value, tree, nil
 }
 
 //go:generate go test -run ^TestGeneratedDecodersAreCurrent$ . -regenerate
