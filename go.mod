@@ -10,7 +10,6 @@ require (
 	github.com/moby/sys/capability v0.5.0
 	github.com/opencontainers/runc v1.2.8
 	github.com/opencontainers/runtime-spec v1.2.1
-	github.com/sirupsen/logrus v1.9.3
 	go.yaml.in/yaml/v3 v3.0.4
 	golang.org/x/sys v0.50.0
 )
@@ -21,6 +20,7 @@ require (
 	github.com/moby/sys/mountinfo v0.7.1 // indirect
 	github.com/moby/sys/userns v0.1.0 // indirect
 	github.com/seccomp/libseccomp-golang v0.10.0 // indirect
+	github.com/sirupsen/logrus v1.9.3 // indirect
 	github.com/stretchr/testify v1.8.4 // indirect
 	golang.org/x/net v0.33.0 // indirect
 )

@@ -1,10 +1,11 @@
 // Package audit writes one record per guard-runtime decision to journald,
-// through logrus and go-systemd's native journal protocol, and to a JSON-lines
-// file when journald is unreachable.
+// in its native protocol, and to a JSON-lines file when journald is
+// unreachable.
 //
 //   - audit.go: Record, Priority and Logger, the package's whole API.
 //   - fields.go: how a Record becomes journal fields.
-//   - sink.go: the logrus hook that sends to journald or falls back to the file.
+//   - journal.go: journald's native protocol and the send to its socket.
+//   - sink.go: sends to journald or falls back to the file.
 //   - file.go: the fallback file, one line per record in a single write(2).
 //   - context.go: engine context (Kubernetes pod, namespace, …) from annotations.
 //
@@ -17,11 +18,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
-
-	"github.com/sirupsen/logrus"
 )
 
 // DefaultFile is the fallback file when config.yaml sets no audit.file.
@@ -107,7 +104,6 @@ func (r Record) priority() Priority {
 // Logger writes audit records. Its zero value is not usable: call Open.
 // A Logger is safe for concurrent use.
 type Logger struct {
-	log  *logrus.Logger
 	sink *sink
 }
 
@@ -119,27 +115,14 @@ func Open(fallbackFile string) *Logger {
 	if fallbackFile == "" {
 		fallbackFile = DefaultFile
 	}
-	s := newSink(fallbackFile)
-	log := &logrus.Logger{
-		// The hook is the only output: logrus must not format the entry a
-		// second time, nor write it anywhere, least of all to stdout.
-		Out:       io.Discard,
-		Formatter: discardFormatter{},
-		Hooks:     make(logrus.LevelHooks),
-		Level:     logrus.TraceLevel,
-		// Write never logs at fatal level; should anything else do so
-		// through this logger, it must not end the runtime call.
-		ExitFunc: func(int) {},
-	}
-	log.AddHook(s)
-	return &Logger{log: log, sink: s}
+	return &Logger{sink: newSink(fallbackFile)}
 }
 
 // Write records rec. It never returns an error and never panics: a record
 // that cannot be written anywhere is reported once on stderr and the caller
 // goes on with its decision.
 func (l *Logger) Write(rec Record) {
-	if l == nil || l.log == nil {
+	if l == nil || l.sink == nil {
 		fmt.Fprintf(os.Stderr, "guard-runtime: audit record lost, no audit logger was opened: %s\n", rec.Message)
 		return
 	}
@@ -148,13 +131,7 @@ func (l *Logger) Write(rec Record) {
 			l.sink.reportLoss(fmt.Errorf("panic: %v", r), rec.Message)
 		}
 	}()
-	prio := rec.priority()
-	fields := make(logrus.Fields, 16)
-	for name, value := range journalFields(rec) {
-		fields[name] = value
-	}
-	fields[fieldPriority] = strconv.Itoa(int(prio))
-	l.log.WithFields(fields).Log(logrusLevel(prio), rec.Message)
+	l.sink.deliver(rec.Message, rec.priority(), journalFields(rec))
 }
 
 // Close closes the fallback file, if it was opened. guard-runtime itself
@@ -165,22 +142,3 @@ func (l *Logger) Close() error {
 	}
 	return l.sink.close()
 }
-
-// logrusLevel maps a syslog priority onto logrus's levels for logrus's own
-// level filter; the exact priority travels in the PRIORITY field. Panic and
-// fatal levels are never used because logrus panics or exits on them.
-func logrusLevel(p Priority) logrus.Level {
-	switch {
-	case p <= 3:
-		return logrus.ErrorLevel
-	case p == 4:
-		return logrus.WarnLevel
-	case p <= 6:
-		return logrus.InfoLevel
-	}
-	return logrus.DebugLevel
-}
-
-type discardFormatter struct{}
-
-func (discardFormatter) Format(*logrus.Entry) ([]byte, error) { return nil, nil }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,8 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/journal"
+	"encoding/binary"
+	"errors"
 	"golang.org/x/sys/unix"
+	"io"
 )
 
 // syncBuffer is a stderr stand-in that goroutines may share.
@@ -40,39 +40,138 @@ func (b *syncBuffer) String() string {
 // openWithoutJournal opens a Logger that finds no journald socket.
 func openWithoutJournal(t testing.TB, fallback string) (*Logger, *syncBuffer) {
 	t.Helper()
-	l := Open(fallback)
-	stderr := &syncBuffer{}
-	l.sink.socketPath = filepath.Join(t.TempDir(), "no-journald", "socket")
-	l.sink.stderr = stderr
-	l.sink.send = func(string, journal.Priority, map[string]string) error {
-		t.Error("sent to journald although its socket is missing")
-		return nil
-	}
-	t.Cleanup(func() { l.Close() })
-	return l, stderr
+	return openAt(t, fallback, filepath.Join(t.TempDir(), "no-journald", "socket"))
 }
 
-// openWithJournal opens a Logger whose journald socket exists and whose sends
-// go to send.
-func openWithJournal(t testing.TB, fallback string, send sendFunc) (*Logger, *syncBuffer) {
+// openAt opens a Logger that sends to the journald socket at socket.
+func openAt(t testing.TB, fallback, socket string) (*Logger, *syncBuffer) {
 	t.Helper()
 	l := Open(fallback)
 	stderr := &syncBuffer{}
-	socket := filepath.Join(t.TempDir(), "socket")
-	if err := os.WriteFile(socket, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	l.sink.socketPath = socket
 	l.sink.stderr = stderr
-	l.sink.send = send
 	t.Cleanup(func() { l.Close() })
 	return l, stderr
 }
 
-type sentRecord struct {
-	message  string
-	priority journal.Priority
-	vars     map[string]string
+// fakeJournald is a datagram socket where journald's would be; it reads
+// nothing until asked, so a test can also fill its queue.
+type fakeJournald struct {
+	path string
+	fd   int
+}
+
+func newFakeJournald(t testing.TB) *fakeJournald {
+	t.Helper()
+	return newFakeJournaldAt(t, filepath.Join(t.TempDir(), "socket"))
+}
+
+// newFakeJournaldAt binds a fake journald at path, replacing a stale socket.
+func newFakeJournaldAt(t testing.TB, path string) *fakeJournald {
+	t.Helper()
+	if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	// Waits on receive are bounded: a missing datagram fails the test.
+	tv := unix.NsecToTimeval(int64(5 * time.Second))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	return &fakeJournald{path: path, fd: fd}
+}
+
+// receive reads one record, from the datagram or from the memfd passed
+// with it, and the number of bytes of the datagram itself.
+func (j *fakeJournald) receive(t testing.TB) (record []byte, datagramSize int) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(j.fd, buf, oob, 0)
+	if err != nil {
+		t.Fatalf("fake journald received nothing: %v", err)
+	}
+	if oobn == 0 {
+		return buf[:n], n
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control message: %v %v", msgs, err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("passed fds: %v %v", fds, err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "memfd")
+	defer f.Close()
+	seals, err := unix.FcntlInt(f.Fd(), unix.F_GET_SEALS, 0)
+	if want := unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE | unix.F_SEAL_SEAL; err != nil || seals&want != want {
+		t.Errorf("memfd seals %#x (%v), want %#x: journald refuses an unsealed memfd", seals, err, want)
+	}
+	// The memfd's offset is where its writer stopped; journald maps it
+	// from the start.
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<30))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data, n
+}
+
+// fill sends datagrams until the fake journald's queue is full.
+func (j *fakeJournald) fill(t testing.TB) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: j.path}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if err := unix.Send(fd, []byte("MESSAGE=x\n"), 0); err == unix.EAGAIN {
+			return
+		} else if err != nil || i > 1<<20 {
+			t.Fatalf("filling the queue: %v after %d datagrams", err, i)
+		}
+	}
+}
+
+// parseJournalRecord reads the native protocol as journald does.
+func parseJournalRecord(t testing.TB, data []byte) map[string]string {
+	t.Helper()
+	fields := map[string]string{}
+	for len(data) > 0 {
+		line := bytes.IndexByte(data, '\n')
+		if line < 0 {
+			t.Fatalf("record does not end with a newline: %q", data)
+		}
+		if eq := bytes.IndexByte(data[:line], '='); eq >= 0 {
+			fields[string(data[:eq])] = string(data[eq+1 : line])
+			data = data[line+1:]
+			continue
+		}
+		name := string(data[:line])
+		data = data[line+1:]
+		if len(data) < 8 {
+			t.Fatalf("field %s: no length", name)
+		}
+		size := binary.LittleEndian.Uint64(data)
+		data = data[8:]
+		if uint64(len(data)) < size+1 || data[size] != '\n' {
+			t.Fatalf("field %s: %d bytes announced, value not followed by a newline", name, size)
+		}
+		fields[name] = string(data[:size])
+		data = data[size+1:]
+	}
+	return fields
 }
 
 func readLines(t testing.TB, path string) []map[string]string {
@@ -101,30 +200,69 @@ func readLines(t testing.TB, path string) []map[string]string {
 }
 
 func TestWriteSendsEveryFieldToJournald(t *testing.T) {
-	var sent []sentRecord
-	l, stderr := openWithJournal(t, filepath.Join(t.TempDir(), "audit.log"), func(message string, priority journal.Priority, vars map[string]string) error {
-		sent = append(sent, sentRecord{message, priority, vars})
-		return nil
-	})
+	journald := newFakeJournald(t)
+	fallback := filepath.Join(t.TempDir(), "audit.log")
+	l, stderr := openAt(t, fallback, journald.path)
 	l.Write(fullRecord())
-	if len(sent) != 1 {
-		t.Fatalf("sent %d records, want 1", len(sent))
+	data, _ := journald.receive(t)
+	got := parseJournalRecord(t, data)
+	want := journalFields(fullRecord())
+	want["MESSAGE"] = fullRecord().Message
+	want["PRIORITY"] = "5"
+	if !mapsEqual(got, want) {
+		t.Errorf("fields:\n got %v\nwant %v", got, want)
 	}
-	got := sent[0]
-	if got.message != fullRecord().Message {
-		t.Errorf("MESSAGE = %q", got.message)
-	}
-	if got.priority != journal.PriNotice {
-		t.Errorf("PRIORITY = %d, want 5", got.priority)
-	}
-	if _, dup := got.vars["PRIORITY"]; dup {
-		t.Errorf("PRIORITY sent twice: journal.Send writes it itself")
-	}
-	if want := journalFields(fullRecord()); !mapsEqual(got.vars, want) {
-		t.Errorf("vars:\n got %v\nwant %v", got.vars, want)
+	if !bytes.HasPrefix(data, []byte("PRIORITY=5\nMESSAGE=")) {
+		t.Errorf("record should start with PRIORITY and MESSAGE: %.60q", data)
 	}
 	if stderr.String() != "" {
 		t.Errorf("stderr: %q", stderr.String())
+	}
+	if _, err := os.Stat(fallback); !os.IsNotExist(err) {
+		t.Errorf("the fallback file was written: %v", err)
+	}
+}
+
+// A value with a newline (a message quoting a document) goes in the
+// protocol's length-prefixed form; as NAME=value it would end the field at
+// the newline and journald would read the rest as another field.
+func TestMultiLineValueIsSentWithItsLength(t *testing.T) {
+	journald := newFakeJournald(t)
+	l, _ := openAt(t, filepath.Join(t.TempDir(), "audit.log"), journald.path)
+	rec := fullRecord()
+	rec.Message = "denied:\nGUARD_DECISION=allow"
+	l.Write(rec)
+	data, _ := journald.receive(t)
+	if !bytes.Contains(data, []byte("MESSAGE\n\x1c\x00\x00\x00\x00\x00\x00\x00denied:\nGUARD_DECISION=allow\n")) {
+		t.Errorf("MESSAGE not length-prefixed: %q", data)
+	}
+	got := parseJournalRecord(t, data)
+	if got["MESSAGE"] != rec.Message || got["GUARD_DECISION"] != rec.Decision {
+		t.Errorf("MESSAGE %q GUARD_DECISION %q", got["MESSAGE"], got["GUARD_DECISION"])
+	}
+}
+
+// A record larger than the socket takes as one datagram goes as a sealed
+// memfd, whole.
+func TestLargeRecordIsSentAsMemfd(t *testing.T) {
+	journald := newFakeJournald(t)
+	fallback := filepath.Join(t.TempDir(), "audit.log")
+	l, stderr := openAt(t, fallback, journald.path)
+	rec := fullRecord()
+	rec.Violations = json.RawMessage(`["` + strings.Repeat("v", 4<<20) + `"]`)
+	l.Write(rec)
+	data, datagramSize := journald.receive(t)
+	if datagramSize != 0 {
+		t.Errorf("the datagram carried %d bytes besides the memfd", datagramSize)
+	}
+	if got := parseJournalRecord(t, data); got["GUARD_VIOLATIONS"] != string(rec.Violations) {
+		t.Errorf("GUARD_VIOLATIONS has %d bytes, want %d", len(got["GUARD_VIOLATIONS"]), len(rec.Violations))
+	}
+	if stderr.String() != "" {
+		t.Errorf("stderr: %q", stderr.String())
+	}
+	if _, err := os.Stat(fallback); !os.IsNotExist(err) {
+		t.Errorf("the fallback file was written: %v", err)
 	}
 }
 
@@ -208,51 +346,79 @@ func TestFallbackAppendsToExistingFile(t *testing.T) {
 }
 
 func TestFallbackWhenJournaldRefuses(t *testing.T) {
+	// The socket file of a journald that died: nobody listens on it.
+	journald := newFakeJournald(t)
+	unix.Close(journald.fd)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	calls := 0
-	l, stderr := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
-		calls++
-		return syscall.ECONNREFUSED // a stale socket left by a dead journald
-	})
+	l, stderr := openAt(t, path, journald.path)
 	l.Write(fullRecord())
+	// A journald back on the same path does not get the second record: once
+	// a process has fallen back, it stays with the file.
+	revived := newFakeJournaldAt(t, journald.path)
 	l.Write(fullRecord())
-	if calls != 1 {
-		t.Errorf("journald tried %d times, want once: after a failure the file is used", calls)
-	}
 	if n := len(readLines(t, path)); n != 2 {
 		t.Errorf("%d records in the fallback file, want 2", n)
 	}
 	if !strings.Contains(stderr.String(), "connection refused") {
 		t.Errorf("stderr should give journald's error, got %q", stderr.String())
 	}
+	if n, _, err := unix.Recvfrom(revived.fd, make([]byte, 1), unix.MSG_DONTWAIT); err != unix.EAGAIN {
+		t.Errorf("journald got a record after the fall-back (%d bytes, %v)", n, err)
+	}
 }
 
+// A journald that is alive but not reading (its queue full) is given
+// sendTimeout, then the record goes to the fallback file.
 func TestFallbackWhenJournaldHangs(t *testing.T) {
+	journald := newFakeJournald(t)
+	journald.fill(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	release := make(chan struct{})
-	defer close(release)
-	l, stderr := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
-		<-release
-		return nil
-	})
-	l.sink.sendTimeout = 20 * time.Millisecond
+	l, stderr := openAt(t, path, journald.path)
+	l.sink.sendTimeout = 50 * time.Millisecond
+	start := time.Now()
 	l.Write(fullRecord())
+	if waited := time.Since(start); waited < l.sink.sendTimeout {
+		t.Errorf("gave up after %s, before the timeout", waited)
+	}
 	if n := len(readLines(t, path)); n != 1 {
 		t.Errorf("%d records in the fallback file, want 1", n)
 	}
-	if !strings.Contains(stderr.String(), "did not take the record") {
+	if !strings.Contains(stderr.String(), "did not take the record within 50ms") {
 		t.Errorf("stderr: %q", stderr.String())
 	}
 }
 
-func TestPanicInJournalSendIsContained(t *testing.T) {
+// A journald whose queue is full for a moment gets the record once it
+// reads again, within the timeout.
+func TestSendWaitsWhileJournaldQueueIsFull(t *testing.T) {
+	journald := newFakeJournald(t)
+	journald.fill(t)
 	path := filepath.Join(t.TempDir(), "audit.log")
-	l, _ := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
-		panic("boom")
-	})
+	l, stderr := openAt(t, path, journald.path)
+	l.sink.sendTimeout = time.Minute
+	drained := make(chan int)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		n := 0
+		buf := make([]byte, 1<<16)
+		for {
+			size, _, err := unix.Recvfrom(journald.fd, buf, 0)
+			if err != nil {
+				break
+			}
+			n++
+			if bytes.Contains(buf[:size], []byte("GUARD_CONTAINER_ID=c1")) {
+				break
+			}
+		}
+		drained <- n
+	}()
 	l.Write(fullRecord())
-	if n := len(readLines(t, path)); n != 1 {
-		t.Errorf("%d records in the fallback file, want 1", n)
+	if n := <-drained; n < 2 {
+		t.Errorf("the record was not behind the queued datagrams (%d read)", n)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) || stderr.String() != "" {
+		t.Errorf("fell back (%v, stderr %q): the record should have waited for room", err, stderr.String())
 	}
 }
 
@@ -310,86 +476,5 @@ func TestWriteOnceReportsShortWrite(t *testing.T) {
 	err = writeOnce(w, big)
 	if err == nil || !strings.Contains(err.Error(), "short write") && !errors.Is(err, syscall.EAGAIN) {
 		t.Errorf("writeOnce of 1 MiB into a pipe: %v, want a short write reported", err)
-	}
-}
-
-// A send journald has room for runs on the caller's goroutine, unguarded:
-// it outlasts a timeout that would have sent it to the fallback file.
-func TestSendWithRoomRunsDirectly(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	sent := 0
-	l, stderr := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
-		time.Sleep(30 * time.Millisecond)
-		sent++
-		return nil
-	})
-	l.sink.hasRoom = func(string) bool { return true }
-	l.sink.sendTimeout = time.Millisecond
-	l.Write(fullRecord())
-	if sent != 1 || stderr.String() != "" {
-		t.Fatalf("sent %d, stderr %q: want one record sent directly", sent, stderr.String())
-	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("the fallback file was written: %v", err)
-	}
-}
-
-// A panic of the journal library on the direct path still leaves the
-// record in the fallback file.
-func TestPanicInDirectSendIsContained(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.log")
-	l, _ := openWithJournal(t, path, func(string, journal.Priority, map[string]string) error {
-		panic("boom")
-	})
-	l.sink.hasRoom = func(string) bool { return true }
-	l.Write(fullRecord())
-	if n := len(readLines(t, path)); n != 1 {
-		t.Errorf("%d records in the fallback file, want 1", n)
-	}
-}
-
-// journalHasRoom says yes for a datagram socket whose queue has room, no
-// once its reader has stopped and the queue is full, and no for anything
-// that is not a listening socket.
-func TestJournalHasRoom(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "socket")
-	reader, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reader.Close()
-	if !journalHasRoom(path) {
-		t.Fatal("no room on an empty queue")
-	}
-	// Fill the queue: nobody reads it.
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; ; i++ {
-		if err := unix.Send(fd, []byte("MESSAGE=x\n"), 0); err == unix.EAGAIN {
-			break
-		} else if err != nil || i > 1<<20 {
-			t.Fatalf("filling the queue: %v after %d datagrams", err, i)
-		}
-	}
-	if journalHasRoom(path) {
-		t.Fatal("room reported on a full queue")
-	}
-	regular := filepath.Join(dir, "regular")
-	os.WriteFile(regular, nil, 0o600)
-	for _, p := range []string{regular, filepath.Join(dir, "missing"), dir} {
-		if journalHasRoom(p) {
-			t.Errorf("room reported at %s", p)
-		}
-	}
-	reader.Close() // a socket file whose reader is gone
-	if journalHasRoom(path) {
-		t.Error("room reported on a socket nobody listens on")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/journal"
+
 	"github.com/guard-runtime/guard-runtime/audit"
 	"github.com/guard-runtime/guard-runtime/tests/harness"
 )
@@ -123,6 +125,75 @@ func TestAuditRecordsReachJournald(t *testing.T) {
 	if _, err := os.Stat(fallback); !os.IsNotExist(err) {
 		t.Errorf("fallback file %s was touched although journald runs: %v", fallback, err)
 	}
+}
+
+// TestAuditRecordsMatchGoSystemd sends the same record through audit.Logger
+// and through go-systemd's journal package (the reference client of the
+// native protocol) to a real journald: journald must store the same fields.
+// The record has a multi-line value (sent with its length) and one too
+// large for a datagram (sent as a memfd).
+func TestAuditRecordsMatchGoSystemd(t *testing.T) {
+	harness.EnsureJournald(t)
+	containerID := fmt.Sprintf("guard-test-ref-%d-%d", os.Getpid(), time.Now().UnixNano())
+	rec := audit.Record{
+		Message:     "guard-runtime: denied\nsecond line of the message",
+		Decision:    audit.DecisionDeny,
+		Mode:        "enforce",
+		Policy:      "restricted",
+		Operation:   "create",
+		ContainerID: containerID,
+		Bundle:      "/run/containerd/io.containerd.runtime.v2.task/moby/" + containerID,
+		Violations:  json.RawMessage(`["` + strings.Repeat("v", 300<<10) + `"]`),
+		Runtime:     "/usr/sbin/runc",
+	}
+	vars := map[string]string{
+		"SYSLOG_IDENTIFIER":  "guard-runtime",
+		"GUARD_DECISION":     rec.Decision,
+		"GUARD_MODE":         rec.Mode,
+		"GUARD_POLICY":       rec.Policy,
+		"GUARD_OPERATION":    rec.Operation,
+		"GUARD_CONTAINER_ID": rec.ContainerID,
+		"GUARD_BUNDLE":       rec.Bundle,
+		"GUARD_VIOLATIONS":   string(rec.Violations),
+		"GUARD_RUNTIME":      rec.Runtime,
+	}
+	logger := audit.Open(filepath.Join(t.TempDir(), "audit.log"))
+	defer logger.Close()
+	logger.Write(rec)
+	harness.WaitForJournalEntries(t, 1, "GUARD_CONTAINER_ID="+containerID)
+	if err := journal.Send(rec.Message, journal.PriWarning, vars); err != nil {
+		t.Fatalf("go-systemd journal.Send: %v", err)
+	}
+	entries := harness.WaitForJournalEntries(t, 2, "GUARD_CONTAINER_ID="+containerID)
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2", len(entries))
+	}
+	ours, reference := clientFields(entries[0]), clientFields(entries[1])
+	if len(ours["GUARD_VIOLATIONS"]) != len(rec.Violations) || ours["MESSAGE"] != rec.Message {
+		t.Errorf("journald stored MESSAGE %q and %d bytes of GUARD_VIOLATIONS, want %q and %d", ours["MESSAGE"], len(ours["GUARD_VIOLATIONS"]), rec.Message, len(rec.Violations))
+	}
+	for name, value := range reference {
+		if ours[name] != value {
+			t.Errorf("%s: audit.Logger's record has %.80q, go-systemd's %.80q", name, ours[name], value)
+		}
+	}
+	for name, value := range ours {
+		if _, ok := reference[name]; !ok {
+			t.Errorf("audit.Logger's record has %s=%.80q, go-systemd's has none", name, value)
+		}
+	}
+}
+
+// clientFields leaves out what journald adds itself: trusted fields (_PID,
+// _TRANSPORT, …) and the entry's address (__CURSOR, timestamps).
+func clientFields(entry map[string]string) map[string]string {
+	fields := map[string]string{}
+	for name, value := range entry {
+		if !strings.HasPrefix(name, "_") {
+			fields[name] = value
+		}
+	}
+	return fields
 }
 
 // TestEnsureJournaldStartsOneJournald calls EnsureJournald from many

@@ -9,7 +9,7 @@
 // binary. With -inittrace it also prints the slowest package inits that the
 // runtime reports (GODEBUG=inittrace=1).
 //
-//	go run ./hack/initcost [-rounds 500] [-inittrace] ./audit github.com/sirupsen/logrus
+//	go run ./hack/initcost [-rounds 500] [-inittrace] ./audit github.com/goccy/go-yaml
 package main
 
 import (
