@@ -2,6 +2,7 @@ package spec
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +33,36 @@ func TestFastDecodeRefusesWhatTheTreeRefuses(t *testing.T) {
 		"only white space":            " \n",
 		"invalid literal":             `{"process":{"terminal":tru}}`,
 		"unclosed string in an array": `{"process":{"args":["sh]}}`,
+		// The grammar, which the stream scans itself.
+		"trailing comma in an object":     `{"ociVersion":"1.0.2",}`,
+		"trailing comma in an array":      `{"process":{"args":["sh",]}}`,
+		"leading comma":                   `{"process":{"args":[,"sh"]}}`,
+		"double comma":                    `{"process":{"args":["sh",,"-c"]}}`,
+		"missing comma":                   `{"process":{"args":["sh" "-c"]}}`,
+		"missing colon":                   `{"ociVersion" "1.0.2"}`,
+		"double colon":                    `{"ociVersion"::"1.0.2"}`,
+		"colon in an array":               `{"process":{"args":["sh":"-c"]}}`,
+		"name without a value":            `{"ociVersion":}`,
+		"name without a colon at the end": `{"ociVersion"}`,
+		"value where a name belongs":      `{"process":{"terminal":true,false}}`,
+		"number as a name":                `{1:"x"}`,
+		"single quotes":                   `{'ociVersion':'1.0.2'}`,
+		"mismatched close":                `{"process":{"args":["sh"}}}`,
+		"close at the top":                `}`,
+		"leading zero":                    `{"process":{"user":{"uid":01}}}`,
+		"lone minus":                      `{"process":{"user":{"uid":-}}}`,
+		"fraction without digits":         `{"process":{"user":{"uid":1.}}}`,
+		"exponent without digits":         `{"process":{"user":{"uid":1e}}}`,
+		"number then a letter":            `{"process":{"user":{"uid":1x}}}`,
+		"plus sign":                       `{"process":{"user":{"uid":+1}}}`,
+		"NaN":                             `{"process":{"oomScoreAdj":NaN}}`,
+		"literal then a letter":           `{"process":{"terminal":truex}}`,
+		"control character in a string":   "{\"hostname\":\"a\tb\"}",
+		"unknown escape":                  `{"hostname":"a\qb"}`,
+		"short unicode escape":            `{"hostname":"a\u00e"}`,
+		"lone surrogate escape":           `{"hostname":"a\ud800b"}`,
+		"byte order mark":                 "\ufeff{\"ociVersion\":\"1.0.2\"}",
+		"duplicate in a large object":     `{"annotations":{` + numberedMembers(40) + `,"k7":"again"}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := fastOnly[specs.Spec]([]byte(doc)); ok {
@@ -45,6 +76,37 @@ func TestFastDecodeRefusesWhatTheTreeRefuses(t *testing.T) {
 	// The last value within the bound is read, on the fast path.
 	if _, ok := fastOnly[specs.Spec]([]byte(args(MaxDocumentValues - 3))); !ok {
 		t.Error("the generated decoder refuses a document of MaxDocumentValues values")
+	}
+}
+
+// numberedMembers is "k0":"v",…,"k<n-1>":"v".
+func numberedMembers(n int) string {
+	members := make([]string, n)
+	for i := range members {
+		members[i] = `"k` + strconv.Itoa(i) + `":"v"`
+	}
+	return strings.Join(members, ",")
+}
+
+// What the stream's own scan must accept, and read as json/v2 does.
+func TestFastDecodeReadsValidDocuments(t *testing.T) {
+	for name, doc := range map[string]string{
+		"white space everywhere":       " \t\r\n{ \"ociVersion\" : \"1.0.2\" , \"process\" : { \"args\" : [ \"sh\" , \"-c\" ] , \"terminal\" : false } } \n",
+		"same names in nested objects": `{"process":{"user":{"uid":1,"gid":2},"cwd":"/"},"root":{"path":"rootfs"},"annotations":{"cwd":"x","path":"y"}}`,
+		"sibling objects with a name":  `{"mounts":[{"destination":"/a","type":"tmpfs"},{"destination":"/b","type":"tmpfs"}]}`,
+		"large object":                 `{"annotations":{` + numberedMembers(40) + `}}`,
+		"empty object and array":       `{"annotations":{},"process":{"args":[],"cwd":"/"}}`,
+		"negative numbers and zero":    `{"process":{"user":{"uid":0},"oomScoreAdj":-0},"linux":{"resources":{"cpu":{"shares":1024,"quota":-1}}}}`,
+		"escapes in values":            `{"hostname":"a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00"}`,
+		"UTF-8 in values and names":    `{"annotations":{"é":"ü€😀"}}`,
+		"null members":                 `{"process":null,"linux":null,"annotations":null}`,
+		"delete and DEL character":     "{\"hostname\":\"a\x7fb\"}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if !checkFastAgrees[specs.Spec](t, []byte(doc)) {
+				t.Fatalf("the generated decoder refuses %s", doc)
+			}
+		})
 	}
 }
 

@@ -2,7 +2,7 @@ package spec
 
 import (
 	"bytes"
-	"io"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -12,14 +12,27 @@ import (
 // no allocation beyond what the value itself holds. A config.json has
 // thousands of values, and a runtime call reads one each time.
 //
-// It checks what ParseTree checks: jsontext refuses duplicate member
-// names, invalid UTF-8 and nesting beyond its bound; Stream counts the
-// values against MaxDocumentValues; DecodeWith requires that nothing but
-// white space follows the value. Any failure, once met, makes every later
-// read fail too, so a decoder can only succeed on a document read whole.
+// It scans the bytes itself, and refuses what json/v2 refuses: anything
+// outside RFC 8259's grammar, duplicate member names, invalid UTF-8,
+// control characters in strings. It counts the values against
+// MaxDocumentValues; DecodeWith requires that nothing but white space
+// follows the value. Any failure, once met, makes every later read fail
+// too, so a decoder can only succeed on a document read whole. What it
+// leaves to json/v2 it refuses as well: a member name with an escape, and
+// the meaning of escapes in values (Scalar.Text resolves them with
+// jsontext). jsontext's own decoder, which this replaces, cost twice the
+// time per token, in every runtime call (spec/decode_bench_test.go).
 type Stream struct {
-	dec  *jsontext.Decoder
 	data []byte
+	pos  int
+	// stack holds the objects and arrays being read, innermost last.
+	stack []frame
+	// names are the member names of the objects being read, each
+	// object's after its enclosing object's, for the duplicate check.
+	names [][]byte
+	// ready says that the separator before the next token (',' or ':')
+	// was consumed by a peek; the next read takes the token itself.
+	ready bool
 	// text is data as one string, made at the first string read: the
 	// strings of the value are slices of it, without escapes the text
 	// between their quotes.
@@ -28,19 +41,36 @@ type Stream struct {
 	failed bool
 }
 
+// frame is an object or array being read.
+type frame struct {
+	kind byte // '{' or '['
+	// items read so far: members of an object, items of an array.
+	items int
+	// inMember is set between an object member's name and its value.
+	inMember bool
+	// firstName is where the object's names begin in Stream.names.
+	firstName int
+	// nameSet takes over from Stream.names in large objects, so that a
+	// hostile document cannot make the duplicate check quadratic.
+	nameSet map[string]struct{}
+}
+
+// maxNestedNames is the most names an object's duplicate check compares
+// one by one.
+const maxNestedNames = 16
+
+// maxStreamDepth is jsontext's bound on nesting.
+const maxStreamDepth = 10000
+
 // DecodeWith reads data with the generated decoder decode. It reports
 // false when decode cannot read it, or data is not exactly one JSON value
 // within the bounds ParseTree sets; the caller then takes its reflective
 // path, which gives the errors. The value's strings share data's text, so
 // it keeps a copy of data alive.
 func DecodeWith[T any](data []byte, decode func(*Stream, *T) bool) (*T, bool) {
-	// A bytes.Buffer is read in place, without copying data.
-	s := &Stream{dec: jsontext.NewDecoder(bytes.NewBuffer(data)), data: data}
+	s := &Stream{data: data, stack: make([]frame, 0, 8), names: make([][]byte, 0, 64)}
 	value := new(T)
-	if !decode(s, value) || s.failed {
-		return nil, false
-	}
-	if _, err := s.dec.ReadToken(); err != io.EOF {
+	if !decode(s, value) || s.failed || !s.atEnd() {
 		return nil, false
 	}
 	return value, true
@@ -59,12 +89,116 @@ func (s *Stream) count() bool {
 	return true
 }
 
-// Kind is the kind of the next token, 0 after a failure.
+// atEnd reports whether the value read was the document's last: nothing
+// but white space follows it.
+func (s *Stream) atEnd() bool {
+	if len(s.stack) != 0 || s.values == 0 {
+		return false
+	}
+	s.skipSpace()
+	return s.pos == len(s.data)
+}
+
+func (s *Stream) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// Kind is the kind of the next token, as jsontext names kinds ('"', '0',
+// 't', 'f', 'n', '{', '[', '}', ']'), 0 after a failure. It consumes the
+// separator before the token, checking that the grammar wants one there.
 func (s *Stream) Kind() jsontext.Kind {
 	if s.failed {
 		return 0
 	}
-	return s.dec.PeekKind()
+	if !s.ready && !s.consumeSeparator() {
+		s.fail()
+		return 0
+	}
+	s.ready = true
+	if s.pos == len(s.data) {
+		s.fail()
+		return 0
+	}
+	switch c := s.data[s.pos]; c {
+	case '"', 't', 'f', 'n', '{', '[', '}', ']':
+		return jsontext.Kind(c)
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return '0'
+	}
+	s.fail()
+	return 0
+}
+
+// consumeSeparator skips white space and the ',' or ':' the grammar wants
+// before the next token, and checks that a closing '}' or ']' is allowed
+// here (not after a ',' nor after a member name).
+func (s *Stream) consumeSeparator() bool {
+	s.skipSpace()
+	if len(s.stack) == 0 {
+		return s.values == 0 // one value per document
+	}
+	top := &s.stack[len(s.stack)-1]
+	closing := s.pos < len(s.data) && (s.data[s.pos] == '}' || s.data[s.pos] == ']')
+	switch {
+	case top.inMember:
+		if s.pos == len(s.data) || s.data[s.pos] != ':' {
+			return false
+		}
+		s.pos++
+		s.skipSpace()
+		return true
+	case closing:
+		return s.data[s.pos] == closerOf(top.kind)
+	case top.items > 0:
+		if s.pos == len(s.data) || s.data[s.pos] != ',' {
+			return false
+		}
+		s.pos++
+		s.skipSpace()
+		if s.pos < len(s.data) && (s.data[s.pos] == '}' || s.data[s.pos] == ']') {
+			return false // a trailing comma
+		}
+	}
+	if top.kind == '{' && (s.pos == len(s.data) || s.data[s.pos] != '"') {
+		return false // an object member begins with its name
+	}
+	return true
+}
+
+func closerOf(open byte) byte {
+	if open == '{' {
+		return '}'
+	}
+	return ']'
+}
+
+// valueHere reports whether a value may be read now: not where an object
+// wants a member name.
+func (s *Stream) valueHere() bool {
+	if n := len(s.stack); n > 0 && s.stack[n-1].kind == '{' && !s.stack[n-1].inMember {
+		return s.fail()
+	}
+	return true
+}
+
+// took records that the token just read was a value (not a name, nor an
+// opening): the enclosing object member or array item is complete.
+func (s *Stream) took() {
+	s.ready = false
+	if n := len(s.stack); n > 0 {
+		top := &s.stack[n-1]
+		top.inMember = false
+		if top.kind == '[' {
+			top.items++
+		}
+	}
 }
 
 // Null reads the next value if it is null, and reports whether it did.
@@ -72,10 +206,37 @@ func (s *Stream) Null() bool {
 	if s.Kind() != 'n' {
 		return false
 	}
-	if _, err := s.dec.ReadValue(); err != nil {
+	if !s.valueHere() {
+		return false
+	}
+	if !s.literal("null") {
 		return s.fail()
 	}
+	s.took()
 	return s.count()
+}
+
+// literal consumes word when it is next, followed by a delimiter.
+func (s *Stream) literal(word string) bool {
+	end := s.pos + len(word)
+	if end > len(s.data) || string(s.data[s.pos:end]) != word || !delimiterAt(s.data, end) {
+		return false
+	}
+	s.pos = end
+	return true
+}
+
+// delimiterAt reports whether a number or literal may end before data[i]:
+// at the end, white space or a structural character.
+func delimiterAt(data []byte, i int) bool {
+	if i == len(data) {
+		return true
+	}
+	switch data[i] {
+	case ' ', '\t', '\n', '\r', ',', ':', '}', ']':
+		return true
+	}
+	return false
 }
 
 // Open reads the next token if it begins an object ('{') or an array ('[')
@@ -84,9 +245,12 @@ func (s *Stream) Open(kind jsontext.Kind) bool {
 	if s.Kind() != kind {
 		return false
 	}
-	if _, err := s.dec.ReadToken(); err != nil {
+	if !s.valueHere() || len(s.stack) >= maxStreamDepth {
 		return s.fail()
 	}
+	s.pos++
+	s.ready = false
+	s.stack = append(s.stack, frame{kind: byte(kind), firstName: len(s.names)})
 	return s.count()
 }
 
@@ -99,12 +263,13 @@ func (s *Stream) More() bool {
 
 // Close reads the end of the object or array being read.
 func (s *Stream) Close() bool {
-	if s.failed {
-		return false
-	}
-	if _, err := s.dec.ReadToken(); err != nil {
+	if kind := s.Kind(); kind != '}' && kind != ']' || len(s.stack) == 0 {
 		return s.fail()
 	}
+	s.pos++
+	s.names = s.names[:s.stack[len(s.stack)-1].firstName]
+	s.stack = s.stack[:len(s.stack)-1]
+	s.took()
 	return true
 }
 
@@ -112,6 +277,9 @@ func (s *Stream) Close() bool {
 // the next read; false for a name with an escape, which a generated
 // decoder leaves to the reflective path.
 func (s *Stream) Name() ([]byte, bool) {
+	if n := len(s.stack); n == 0 || s.stack[n-1].kind != '{' || s.stack[n-1].inMember {
+		return nil, s.fail()
+	}
 	raw, ok := s.readString()
 	if !ok {
 		return nil, false
@@ -120,7 +288,42 @@ func (s *Stream) Name() ([]byte, bool) {
 	if bytes.IndexByte(name, '\\') >= 0 {
 		return nil, s.fail()
 	}
+	if !s.addName(name) {
+		return nil, s.fail()
+	}
+	top := &s.stack[len(s.stack)-1]
+	top.items++
+	top.inMember = true
+	s.ready = false
 	return name, true
+}
+
+// addName records a member name of the innermost object, false when it
+// is a duplicate.
+func (s *Stream) addName(name []byte) bool {
+	f := &s.stack[len(s.stack)-1]
+	if f.nameSet == nil {
+		seen := s.names[f.firstName:]
+		for _, other := range seen {
+			if bytes.Equal(other, name) {
+				return false
+			}
+		}
+		if len(seen) < maxNestedNames {
+			s.names = append(s.names, name)
+			return true
+		}
+		f.nameSet = make(map[string]struct{}, 2*maxNestedNames)
+		for _, other := range seen {
+			f.nameSet[string(other)] = struct{}{}
+		}
+		s.names = s.names[:f.firstName]
+	}
+	if _, dup := f.nameSet[string(name)]; dup {
+		return false
+	}
+	f.nameSet[string(name)] = struct{}{}
+	return true
 }
 
 // NameText reads a member name as a string, without copying it; false for
@@ -136,50 +339,172 @@ func (s *Stream) NameText() (string, bool) {
 // Text reads a string value, its escapes resolved; false when the next
 // value is not a string.
 func (s *Stream) Text() (string, bool) {
+	if s.Kind() != '"' || !s.valueHere() {
+		return "", s.fail()
+	}
 	raw, ok := s.readString()
 	if !ok || !s.count() {
 		return "", false
 	}
+	s.took()
 	if inner := raw[1 : len(raw)-1]; bytes.IndexByte(inner, '\\') < 0 {
 		return s.lastText(len(inner)), true
 	}
-	return Scalar(raw).Text()
+	text, ok := Scalar(raw).Text()
+	if !ok {
+		return "", s.fail()
+	}
+	return text, true
 }
 
 // Scalar reads the next value when it is a number, true or false, for the
 // Scalar readers; null and strings have their own methods.
 func (s *Stream) Scalar() (Scalar, bool) {
+	var start int
 	switch s.Kind() {
-	case '0', 't', 'f':
+	case '0':
+		start = s.pos
+		if !s.number() {
+			return nil, s.fail()
+		}
+	case 't':
+		start = s.pos
+		if !s.literal("true") {
+			return nil, s.fail()
+		}
+	case 'f':
+		start = s.pos
+		if !s.literal("false") {
+			return nil, s.fail()
+		}
 	default:
 		return nil, s.fail()
 	}
-	raw, err := s.dec.ReadValue()
-	if err != nil {
-		return nil, s.fail()
+	if !s.valueHere() {
+		return nil, false
 	}
-	return Scalar(raw), s.count()
+	s.took()
+	return Scalar(s.data[start:s.pos]), s.count()
+}
+
+// number consumes a number as RFC 8259 writes it:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, followed by a delimiter.
+func (s *Stream) number() bool {
+	d, i := s.data, s.pos
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && '1' <= d[i] && d[i] <= '9':
+		i = skipDigits(d, i)
+	default:
+		return false
+	}
+	if i < len(d) && d[i] == '.' {
+		if j := skipDigits(d, i+1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if j := skipDigits(d, i); j > i {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if !delimiterAt(d, i) {
+		return false
+	}
+	s.pos = i
+	return true
+}
+
+func skipDigits(d []byte, i int) int {
+	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // readString reads the next token, which must be a string (a value or a
-// member name), quoted as written.
-func (s *Stream) readString() (jsontext.Value, bool) {
+// member name), quoted as written: valid UTF-8, no control characters,
+// every escape one of JSON's (their values are checked where they are
+// resolved).
+func (s *Stream) readString() ([]byte, bool) {
 	if s.Kind() != '"' {
 		return nil, s.fail()
 	}
-	raw, err := s.dec.ReadValue()
-	if err != nil {
-		return nil, s.fail()
+	d := s.data
+	start := s.pos
+	ascii := true
+	for i := start + 1; i < len(d); i++ {
+		c := d[i]
+		if plainStringByte[c] {
+			continue
+		}
+		switch {
+		case c == '"':
+			if !ascii && !utf8.Valid(d[start+1:i]) {
+				return nil, s.fail()
+			}
+			s.pos = i + 1
+			return d[start:s.pos], true
+		case c == '\\':
+			i++
+			if i == len(d) {
+				return nil, s.fail()
+			}
+			switch d[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(d) || !isHex4(d[i+1:i+5]) {
+					return nil, s.fail()
+				}
+				i += 4
+			default:
+				return nil, s.fail()
+			}
+		case c < 0x20:
+			return nil, s.fail()
+		default:
+			ascii = false
+		}
 	}
-	return raw, true
+	return nil, s.fail()
+}
+
+// plainStringByte marks the bytes a string's scan passes over: printable
+// ASCII other than the quote and the backslash.
+var plainStringByte = func() (table [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		table[c] = c != '"' && c != '\\'
+	}
+	return table
+}()
+
+func isHex4(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 // lastText returns the n bytes between the quotes of the string just read
-// as a slice of data's text: the decoder's offsets are offsets in data.
+// as a slice of data's text.
 func (s *Stream) lastText(n int) string {
 	if len(s.text) != len(s.data) {
 		s.text = string(s.data)
 	}
-	end := int(s.dec.InputOffset()) - 1 // the closing quote
+	end := s.pos - 1 // the closing quote
 	return s.text[end-n : end]
 }
