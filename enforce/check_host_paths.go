@@ -163,7 +163,7 @@ func (c *HostPaths) compile() (*hostPathRules, error) {
 			return nil, fmt.Errorf("root %s: %q must be a clean absolute path", name, value)
 		}
 	}
-	rules := &hostPathRules{}
+	rules := &hostPathRules{sensitive: make([]SensitivePath, 0, len(c.Sensitive))}
 	for _, s := range c.Sensitive {
 		p, err := c.expandRoot(s.Path)
 		if err != nil || !isCleanAbs(p) {
@@ -569,23 +569,35 @@ func compilePathPattern(p string) (*pathPattern, error) {
 	if p == "/" {
 		return pat, nil
 	}
-	for _, comp := range strings.Split(p[1:], "/") {
-		tokens, err := parseComponent(comp)
+	// One backing array holds a token per component, which is all a
+	// component of plain text needs: a policy's tens of rules are compiled
+	// on every runtime call, from the cache too.
+	n := strings.Count(p, "/")
+	pat.components = make([][]patternToken, 0, n)
+	backing := make([]patternToken, n)
+	for rest := p[1:]; ; {
+		comp, more, found := strings.Cut(rest, "/")
+		tokens, err := parseComponent(comp, backing[:0:1])
 		if err != nil {
 			return nil, err
 		}
+		backing = backing[1:]
 		for _, t := range tokens {
 			if t.kind == tokenStar {
 				pat.wildcard = true
 			}
 		}
 		pat.components = append(pat.components, tokens)
+		if !found {
+			break
+		}
+		rest = more
 	}
 	return pat, nil
 }
 
-func parseComponent(comp string) ([]patternToken, error) {
-	var tokens []patternToken
+// parseComponent appends the tokens of one path component to tokens.
+func parseComponent(comp string, tokens []patternToken) ([]patternToken, error) {
 	for comp != "" {
 		switch {
 		case comp[0] == '*':
