@@ -616,9 +616,9 @@ func parseComponent(comp string, tokens []patternToken) ([]patternToken, error) 
 		case comp[0] == '}':
 			return nil, errors.New("} without {")
 		default:
-			end := strings.IndexAny(comp, "*{}")
-			if end < 0 {
-				end = len(comp)
+			end := 0
+			for end < len(comp) && comp[end] != '*' && comp[end] != '{' && comp[end] != '}' {
+				end++
 			}
 			tokens = append(tokens, patternToken{kind: tokenLiteral, text: comp[:end]})
 			comp = comp[end:]
