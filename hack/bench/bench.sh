@@ -195,7 +195,18 @@ spec_line() { local IFS=$'\t'; echo "$*"; }
 } >"$T/spec"
 
 echo "timing $ROUNDS interleaved rounds on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)..." >&2
-"$T/harness" -rounds "$ROUNDS" "$T/spec" >"$T/results"
+# Each difference is also taken within rounds (-pair): the two runs of a
+# round are close in time, so drift in the machine's load between rounds
+# cancels out of the difference.
+PAIRS=()
+for op in create create-audit state; do
+	for base in wrapper direct; do
+		if grep -q "^$op/guard"$'\t' "$T/spec" && grep -q "^$op/$base"$'\t' "$T/spec"; then
+			PAIRS+=(-pair "$op/guard,$op/$base")
+		fi
+	done
+done
+"$T/harness" -rounds "$ROUNDS" "${PAIRS[@]}" "$T/spec" >"$T/results"
 
 if [ -n "$GUARD" ] && [ -z "$(ls -A "$T/verified" 2>/dev/null)" ]; then
 	echo "hack/bench: warning: guard-runtime left no verification cache entry: its numbers include hashing the runtime" >&2
@@ -204,24 +215,26 @@ fi
 awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" -v policy="$POLICY" '
 	{ median[$1] = $3; q1[$1] = $4; q3[$1] = $5 }
 	function cell(name) { return (name in median) ? sprintf("%8.3f [%.3f-%.3f]", median[name], q1[name], q3[name]) : sprintf("%8s", "-") }
-	function diff(a, b) { return (a in median && b in median) ? sprintf("%+8.3f", median[a] - median[b]) : sprintf("%8s", "-") }
+	# diff is the median of the differences within rounds, with quartiles.
+	function diff(a, b) { return ((a "-" b) in median) ? sprintf("%+7.3f [%+.2f,%+.2f]", median[a "-" b], q1[a "-" b], q3[a "-" b]) : sprintf("%22s", "-") }
 	END {
 		printf "per-call wall time in ms, median [quartiles] of %d interleaved rounds; runtime stand-in of %d bytes (runc'"'"'s size)\n\n", rounds, size
-		printf "%-12s %-24s %-24s %-24s %14s %14s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
+		printf "%-12s %-24s %-24s %-24s %-22s %-22s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
 		split("create create-audit state", ops, " ")
 		for (i = 1; i <= 3; i++) {
 			op = ops[i]
 			if (!((op "/wrapper") in median)) continue
-			printf "%-12s %-24s %-24s %-24s %14s %14s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
+			printf "%-12s %-24s %-24s %-24s %-22s %-22s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
 		}
+		printf "guard-wrapper, guard-direct: median [quartiles] of the differences within each round\n"
 		printf "\ncreate: policy %s, a bundle it admits unchanged; create-audit: policy audit, runc'"'"'s default spec (every check fires)\n", policy
 		run = median["runc-run"]
 		printf "\nrunc run cycle of a busybox container: %.3f ms [%.3f-%.3f]\n", run, q1["runc-run"], q3["runc-run"]
 		printf "bare wrapper per call: +%.3f ms over direct exec (%.1f%% of a runc run cycle)\n", median["state/wrapper"] - median["state/direct"], 100 * (median["state/wrapper"] - median["state/direct"]) / run
 		if ("create/guard" in median) {
 			# Docker makes at least three calls per container: create, start and delete; start and delete pass through like state.
-			over_wrapper = (median["create/guard"] - median["create/wrapper"]) + 2 * (median["state/guard"] - median["state/wrapper"])
-			over_direct = (median["create/guard"] - median["create/direct"]) + 2 * (median["state/guard"] - median["state/direct"])
+			over_wrapper = median["create/guard-create/wrapper"] + 2 * median["state/guard-state/wrapper"]
+			over_direct = median["create/guard-create/direct"] + 2 * median["state/guard-state/direct"]
 			printf "guard-runtime on create+start+delete: +%.3f ms over the bare wrapper, +%.3f ms over direct exec = %.1f%% of a runc run cycle\n", over_wrapper, over_direct, 100 * over_direct / run
 		}
 	}' "$T/results"

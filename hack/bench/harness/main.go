@@ -3,14 +3,15 @@
 // machine load spreads evenly over the commands; it prints the median and
 // quartiles of each command's wall time.
 //
-//	harness -rounds N SPEC
+//	harness -rounds N [-pair A,B]... SPEC
 //	harness -journald-answers
 //
 // SPEC has one command per line: a name, then argv[0] (a path) and the
 // arguments, separated by tabs. Commands run with stdin, stdout and stderr
 // on /dev/null, after a warm-up run whose failure stops the harness with
 // the command's stderr. Output, tab-separated: name, runs, median, first
-// and third quartile, in milliseconds.
+// and third quartile, in milliseconds; then, for each -pair A,B, the same
+// of A's time minus B's within each round.
 package main
 
 import (
@@ -33,12 +34,16 @@ type command struct {
 	name  string
 	argv  []string
 	times []time.Duration
+	// rounds are the times in round order, for -pair.
+	rounds []time.Duration
 }
 
 func main() {
 	rounds := flag.Int("rounds", 100, "interleaved rounds")
 	warmup := flag.Int("warmup", 3, "untimed runs of each command before the rounds")
 	journald := flag.Bool("journald-answers", false, "only exit 0 when journald takes datagrams on its socket, 1 otherwise")
+	var pairs pairList
+	flag.Var(&pairs, "pair", "A,B: also print the median and quartiles of A's time minus B's within each round (repeatable)")
 	flag.Parse()
 	if *journald {
 		os.Exit(journaldAnswers())
@@ -73,9 +78,58 @@ func main() {
 		}
 	}
 	for _, c := range cmds {
+		c.rounds = slices.Clone(c.times)
 		slices.Sort(c.times)
-		fmt.Printf("%s\t%d\t%.3f\t%.3f\t%.3f\n", c.name, len(c.times), ms(quantile(c.times, 0.5)), ms(quantile(c.times, 0.25)), ms(quantile(c.times, 0.75)))
+		printQuantiles(c.name, c.times)
 	}
+	for _, p := range pairs {
+		a, b := byName(cmds, p[0]), byName(cmds, p[1])
+		if a == nil || b == nil {
+			fail(fmt.Errorf("-pair %s,%s: no such command", p[0], p[1]))
+		}
+		printQuantiles(p[0]+"-"+p[1], roundDifferences(a.rounds, b.rounds))
+	}
+}
+
+// pairList is the value of -pair flags: command names A and B.
+type pairList [][2]string
+
+func (p *pairList) String() string { return fmt.Sprint(*p) }
+
+func (p *pairList) Set(v string) error {
+	a, b, ok := strings.Cut(v, ",")
+	if !ok || a == "" || b == "" {
+		return fmt.Errorf("want A,B, got %q", v)
+	}
+	*p = append(*p, [2]string{a, b})
+	return nil
+}
+
+func byName(cmds []*command, name string) *command {
+	for _, c := range cmds {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// roundDifferences is a[i]-b[i] for each round i, sorted: the two ran in
+// the same round, close in time, so drift in machine load between rounds
+// cancels out of each difference.
+func roundDifferences(a, b []time.Duration) []time.Duration {
+	d := make([]time.Duration, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	slices.Sort(d)
+	return d
+}
+
+// printQuantiles prints name, the count, the median and the quartiles of
+// the sorted times, in milliseconds.
+func printQuantiles(name string, sorted []time.Duration) {
+	fmt.Printf("%s\t%d\t%.3f\t%.3f\t%.3f\n", name, len(sorted), ms(quantile(sorted, 0.5)), ms(quantile(sorted, 0.25)), ms(quantile(sorted, 0.75)))
 }
 
 func readSpec(path string) ([]*command, error) {
