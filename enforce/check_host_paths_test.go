@@ -759,3 +759,29 @@ func BenchmarkHostMountControls(b *testing.B) {
 		}
 	}
 }
+
+// Host-path rules are compiled on every runtime call, from the cache too:
+// a rule costs its pattern, its array of tokens and its list of
+// components, whatever the number of components (before, a slice per
+// component and the split path besides: 288 allocations for restricted).
+func TestHostPathRulesCompileAllocations(t *testing.T) {
+	p, err := LoadPolicy(shippedPolicies, "restricted")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := p.Controls.HostPaths
+	rules := len(h.EngineManaged) + len(h.Allowed)
+	if rules < 10 {
+		t.Fatalf("restricted has %d host-path rules: the test wants a policy with many", rules)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := h.compile(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Three per rule, at most one per path a root is expanded in, and the
+	// result's lists.
+	if limit := float64(3*rules + rules + len(h.Sensitive) + 4); allocs > limit {
+		t.Errorf("compiling %d rules: %.0f allocations, want at most %.0f", rules, allocs, limit)
+	}
+}
