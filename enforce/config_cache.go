@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"path/filepath"
 
-	"github.com/go-json-experiment/json"
 	"golang.org/x/sys/unix"
 )
 
@@ -109,7 +108,7 @@ func storeConfig(path string, id fileIdentity, cfg *Config) {
 		return
 	}
 	defer cache.close()
-	data, err := json.Marshal(&configEntry{Magic: configCacheMagic, Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
+	data, err := encodeCacheEntry(&configEntry{Magic: configCacheMagic, Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
 	if err != nil || len(data) > maxConfigEntry {
 		return
 	}

@@ -126,6 +126,14 @@ func decodePolicyEntry(data []byte) (*policyEntry, bool) {
 	return decodeCacheEntry(data, generatedPolicyEntryDecoder)
 }
 
+// encodeCacheEntry writes an entry as JSON, leaving out the members whose
+// value is the zero value, which reading leaves as it is: a tenth of a
+// policy entry's text is members such as "Type":"" and "Major":null, and
+// every runtime call reads the entry.
+func encodeCacheEntry(e any) ([]byte, error) {
+	return json.Marshal(e, json.OmitZeroStructFields(true))
+}
+
 // decodeCacheEntry reads an entry of type T with generated when it can,
 // with json.Unmarshal otherwise.
 func decodeCacheEntry[T any](data []byte, generated func(*spec.Stream, *T) bool) (*T, bool) {
@@ -142,7 +150,7 @@ func decodeCacheEntry[T any](data []byte, generated func(*spec.Stream, *T) bool)
 }
 
 func (c *verifyCache) storePolicy(entryName string, e *policyEntry) {
-	data, err := json.Marshal(e)
+	data, err := encodeCacheEntry(e)
 	if err != nil || len(data) > maxPolicyEntry {
 		return
 	}

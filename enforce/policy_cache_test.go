@@ -17,7 +17,7 @@ func TestShippedPoliciesSurviveTheCacheEncoding(t *testing.T) {
 	for _, name := range Available(shippedPolicies) {
 		t.Run(name, func(t *testing.T) {
 			p := loadShipped(t, name)
-			data, err := json.Marshal(p)
+			data, err := encodeCacheEntry(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -136,5 +136,25 @@ func BenchmarkLoadPolicyFromCache(b *testing.B) {
 		if _, err := loadPolicyCached(shippedPolicies, "restricted", cacheDir); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// An entry leaves out members whose value is the zero value: every runtime
+// call reads the entry, and reading leaves them zero anyway.
+func TestCacheEntriesLeaveOutZeroMembers(t *testing.T) {
+	p := loadShipped(t, "restricted")
+	data, err := encodeCacheEntry(&policyEntry{Magic: policyCacheMagic, Dir: shippedPolicies, Name: "restricted", Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (A pointer to 0 or false is not zero: it is kept.)
+	for _, zero := range []string{`:null`, `:""`, `"files"`} {
+		if strings.Contains(string(data), zero) {
+			t.Errorf("the entry holds %s: %.300s", zero, data)
+		}
+	}
+	e, ok := decodePolicyEntry(data)
+	if !ok || e.Policy.validate() != nil || !reflect.DeepEqual(e.Policy, p) {
+		t.Fatalf("the entry does not read back as the policy")
 	}
 }

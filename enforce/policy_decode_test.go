@@ -29,7 +29,7 @@ func shippedEntries(t testing.TB) map[string][]byte {
 			t.Fatal(err)
 		}
 		e := &policyEntry{Magic: policyCacheMagic, Dir: shippedPolicies, Name: name, Files: sources, Policy: p}
-		data, err := json.Marshal(e)
+		data, err := encodeCacheEntry(e)
 		if err != nil {
 			t.Fatal(err)
 		}
