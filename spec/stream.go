@@ -263,7 +263,10 @@ func (s *Stream) More() bool {
 
 // Close reads the end of the object or array being read.
 func (s *Stream) Close() bool {
-	if kind := s.Kind(); kind != '}' && kind != ']' || len(s.stack) == 0 {
+	kind := s.Kind()
+	n := len(s.stack)
+	// Not after a member's name: its value is missing.
+	if n == 0 || s.stack[n-1].inMember || byte(kind) != closerOf(s.stack[n-1].kind) {
 		return s.fail()
 	}
 	s.pos++
