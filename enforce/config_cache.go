@@ -3,7 +3,10 @@ package enforce
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,7 +115,48 @@ func storeConfig(path string, id fileIdentity, cfg *Config) {
 	if err != nil || len(data) > maxConfigEntry {
 		return
 	}
-	cache.writeFile(configEntryName(path), data) // a failed write only costs the next call a parse
+	name := configEntryName(path)
+	cache.writeFile(name, data) // a failed write only costs the next call a parse
+	cache.pruneConfigEntries(name)
+}
+
+// maxPrunedEntries bounds the entries one store looks at.
+const maxPrunedEntries = 256
+
+// pruneConfigEntries removes the entries of config files that no longer
+// exist. A path's entry is replaced in place, so only a deleted or renamed
+// config.yaml (a test's temporary one, most often) leaves an entry behind,
+// in a directory every config shares; pruning runs on a store, that is on
+// a cache miss, never on the path of a call the cache serves.
+func (c *verifyCache) pruneConfigEntries(keep string) {
+	if err := c.openDir(); err != nil {
+		return
+	}
+	entries, err := os.ReadDir(c.dir)
+	if err != nil {
+		return
+	}
+	for i, entry := range entries {
+		name := entry.Name()
+		if i >= maxPrunedEntries {
+			return
+		}
+		if name == keep || !strings.HasPrefix(name, "c-") || !entry.Type().IsRegular() {
+			continue
+		}
+		data, err := c.readFileUpTo(name, maxConfigEntry)
+		if err != nil || data == nil {
+			continue
+		}
+		e, ok := decodeConfigEntry(data)
+		if !ok || e.Magic != configCacheMagic || !filepath.IsAbs(e.Path) || configEntryName(e.Path) != name {
+			continue // not an entry this version wrote: left alone
+		}
+		var st unix.Stat_t
+		if err := unix.Lstat(e.Path, &st); errors.Is(err, unix.ENOENT) {
+			unix.Unlinkat(c.dirfd, name, 0)
+		}
+	}
 }
 
 // decodeConfigEntry reads a config entry, through its generated decoder.

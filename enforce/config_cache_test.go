@@ -195,3 +195,44 @@ func TestConfigEntryTakesTheGeneratedDecoder(t *testing.T) {
 		t.Fatalf("generated %+v\njson/v2   %+v", fast, &slow)
 	}
 }
+
+// The entry of a config.yaml that was deleted is removed when another
+// config is stored: entries share one directory, and every temporary
+// config (a test's, a benchmark's) would otherwise leave one behind. The
+// entry of a config that still exists stays.
+func TestConfigCachePrunesEntriesOfDeletedConfigs(t *testing.T) {
+	gone, cacheDir := configCacheFixture(t, cachedConfigText)
+	kept := filepath.Join(t.TempDir(), "config.yaml")
+	later := filepath.Join(t.TempDir(), "config.yaml")
+	for _, file := range []string{kept, later} {
+		if err := os.WriteFile(file, []byte(cachedConfigText), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entryOf := func(file string) string {
+		abs, _ := filepath.Abs(file)
+		return filepath.Join(cacheDir, configEntryName(abs))
+	}
+	for _, file := range []string{gone, kept} {
+		if _, err := LoadConfig(file); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(entryOf(file)); err != nil {
+			t.Fatalf("no entry stored for %s: %v", file, err)
+		}
+	}
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(entryOf(gone)); !os.IsNotExist(err) {
+		t.Errorf("the entry of the deleted %s is still there (%v)", gone, err)
+	}
+	for _, file := range []string{kept, later} {
+		if _, err := os.Stat(entryOf(file)); err != nil {
+			t.Errorf("the entry of %s, which exists, is gone: %v", file, err)
+		}
+	}
+}
