@@ -3,9 +3,11 @@ package spec
 import (
 	"bytes"
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/go-json-experiment/json"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // The values controls write are built without marshalling, and each comes
@@ -19,6 +21,10 @@ func TestSimpleNodeOfMatchesMarshal(t *testing.T) {
 		map[string][]string{}, map[string][]string{
 			"permitted": {"CAP_CHOWN"}, "bounding": nil, "effective": {"CAP_CHOWN", "CAP_KILL"},
 		},
+		specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec", "size=64m", "mode=1777"}},
+		specs.Mount{Destination: "/run"},
+		specs.Mount{Destination: "/x", Source: "/host \"quoted\" é", Options: []string{}},
+		specs.Mount{Destination: "", Type: "bind", Options: []string{""}},
 	}
 	for _, v := range values {
 		node, ok := simpleNodeOf(v)
@@ -36,6 +42,24 @@ func TestSimpleNodeOfMatchesMarshal(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%#v (%T): built %s, the marshaller writes %s", v, v, got, want)
+		}
+	}
+}
+
+// A mount with ID mappings, and one with a string that is not UTF-8, are
+// left to the marshaller; a field added to specs.Mount must be added to
+// mountNode too.
+func TestMountNodeLeavesTheRestToTheMarshaller(t *testing.T) {
+	if n := reflect.TypeFor[specs.Mount]().NumField(); n != 6 {
+		t.Fatalf("specs.Mount has %d fields, mountNode knows 6: teach it the new ones", n)
+	}
+	for _, m := range []specs.Mount{
+		{Destination: "/x", UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}},
+		{Destination: "/x", GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}},
+		{Destination: "/x", Options: []string{"\xff"}},
+	} {
+		if _, ok := simpleNodeOf(m); ok {
+			t.Errorf("%+v built directly", m)
 		}
 	}
 }

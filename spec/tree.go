@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Tree is a JSON document kept as it was written: members in their order,
@@ -382,8 +383,47 @@ func simpleNodeOf(v any) (any, bool) {
 			obj.Members = append(obj.Members, Member{Name: name, Value: items})
 		}
 		return obj, true
+	case specs.Mount:
+		return mountNode(v)
 	}
 	return nil, false
+}
+
+// mountNode builds a mount the way the marshaller writes specs.Mount, its
+// members in the struct's order and the omitempty ones left out when
+// empty: the tmpfs mounts of a read-only root are the one struct a
+// rewrite of Docker's config inserts, and the marshaller would first
+// build its encoders by reflection, in every runtime call that rewrites.
+// A mount with ID mappings is left to the marshaller.
+func mountNode(m specs.Mount) (any, bool) {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		return nil, false
+	}
+	obj := &Object{Members: make([]Member, 0, 4)}
+	add := func(name string, value any, ok bool) bool {
+		obj.Members = append(obj.Members, Member{Name: name, Value: value})
+		return ok
+	}
+	destination, ok := quotedScalar(m.Destination)
+	if !add("destination", destination, ok) {
+		return nil, false
+	}
+	for _, member := range []struct{ name, value string }{{"type", m.Type}, {"source", m.Source}} {
+		if member.value == "" {
+			continue
+		}
+		value, ok := quotedScalar(member.value)
+		if !add(member.name, value, ok) {
+			return nil, false
+		}
+	}
+	if len(m.Options) > 0 {
+		options, ok := stringArray(m.Options)
+		if !add("options", options, ok) {
+			return nil, false
+		}
+	}
+	return obj, true
 }
 
 // quotedScalar quotes s as JSON; invalid UTF-8 is left to the marshaller.
