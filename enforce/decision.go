@@ -92,28 +92,35 @@ func evaluate[T any](p *Policy, doc *spec.Document[T], input func(*T) *Input) (*
 	if !report.editor.Changed() {
 		return d, nil
 	}
-	d.Verdict, d.Patch, d.Result = RewriteDoc, report.editor.Patch(), report.editor.Result()
-	if err := confirmRewrite(p, &spec.Document[T]{Source: d.Result}, input); err != nil {
+	d.Verdict, d.Patch = RewriteDoc, report.editor.Patch()
+	again, err := confirmRewrite(p, &spec.Document[T]{Source: report.editor.Result()}, input)
+	if err != nil {
 		return nil, err
 	}
+	// The document read back is the one written: its bytes are the
+	// encoding that was judged.
+	d.Result = again.Source
 	return d, nil
 }
 
 // confirmRewrite reads the rewritten document back as runc will, and
 // judges it again: it must now pass unchanged. A rewrite that does not
 // converge is a bug in a control, and must refuse rather than admit.
-func confirmRewrite[T any](p *Policy, rewritten *spec.Document[T], input func(*T) *Input) error {
+func confirmRewrite[T any](p *Policy, rewritten *spec.Document[T], input func(*T) *Input) (*spec.Document[T], error) {
 	again, err := rewritten.Reparse()
 	if err != nil {
-		return fmt.Errorf("the rewritten document does not read back: %w", err)
+		return nil, fmt.Errorf("the rewritten document does not read back: %w", err)
 	}
 	report := check(p, input(again.Value), again.Source)
 	for _, v := range report.violations {
 		if v.Action != Audit {
-			return fmt.Errorf("the rewritten document still violates control %s at %s: %s", v.Control, v.Field, v.Message)
+			return nil, fmt.Errorf("the rewritten document still violates control %s at %s: %s", v.Control, v.Field, v.Message)
 		}
 	}
-	return report.err
+	if report.err != nil {
+		return nil, report.err
+	}
+	return again, nil
 }
 
 func check(p *Policy, in *Input, doc *spec.Source) *Report {

@@ -13,6 +13,9 @@ import (
 type Source struct {
 	data []byte
 	tree *Tree
+	// encoded says that data is what Encode writes (the bytes came from
+	// Tree.Encode), so Encode need not build the tree.
+	encoded bool
 }
 
 // SourceOf is the Source of a tree already built.
@@ -50,6 +53,9 @@ func (s *Source) Parsed() bool { return s.tree != nil }
 
 // Encode writes the document's tree as compact JSON (see Tree.Encode).
 func (s *Source) Encode() ([]byte, error) {
+	if s.encoded && s.tree == nil {
+		return s.data, nil
+	}
 	tree, err := s.Tree()
 	if err != nil {
 		return nil, err

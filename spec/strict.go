@@ -104,13 +104,21 @@ func DecodeProcess(data []byte) (*Process, error) { return Decode[specs.Process]
 // DecodeResources reads the resources of an update.
 func DecodeResources(data []byte) (*Resources, error) { return Decode[specs.LinuxResources](data) }
 
-// Reparse decodes the document again from its (edited) tree.
+// Reparse decodes the document again from its (edited) tree. The new
+// document's bytes are that encoding, so encoding it again returns them
+// without building its tree: a rewritten config.json is read back, judged
+// again, then written.
 func (d *Document[T]) Reparse() (*Document[T], error) {
 	data, err := d.Encode()
 	if err != nil {
 		return nil, err
 	}
-	return Decode[T](data)
+	doc, err := Decode[T](data)
+	if err != nil {
+		return nil, err
+	}
+	doc.Source.encoded = true
+	return doc, nil
 }
 
 func describeTypeError(err error) error {

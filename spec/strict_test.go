@@ -1,8 +1,11 @@
 package spec
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func TestDecodeRejectsWhatRuncWouldReadDifferently(t *testing.T) {
@@ -35,3 +38,35 @@ func TestDecodeRejectsWhatRuncWouldReadDifferently(t *testing.T) {
 }
 
 func decodeConfig(data []byte) (*Config, error) { return DecodeConfig(data) }
+
+// A document read back from its encoding encodes to those bytes without
+// building its tree: a rewritten config is encoded once, not twice.
+func TestReparsedDocumentEncodesWithoutItsTree(t *testing.T) {
+	doc, err := DecodeConfig([]byte(`{"ociVersion":"1.0.2","process":{"cwd":"/","args":["sh"]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := doc.Source.Editor()
+	if err := e.Set("/hostname", "h"); err != nil {
+		t.Fatal(err)
+	}
+	edited := &Document[specs.Spec]{Source: e.Result()}
+	again, err := edited.Reparse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := edited.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := again.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) || again.Parsed() {
+		t.Fatalf("encoded %s (tree built: %v), want %s without a tree", got, again.Parsed(), want)
+	}
+	if again.Value.Hostname != "h" {
+		t.Fatalf("read back hostname %q", again.Value.Hostname)
+	}
+}
