@@ -41,6 +41,9 @@ func (s *Source) parse() (*Tree, error) {
 	if s.data == nil {
 		return nil, errors.New("internal error: a document without bytes or tree")
 	}
+	if tree, ok := scanTree(s.data); ok {
+		return tree, nil
+	}
 	tree, err := ParseTree(s.data)
 	if err != nil {
 		return nil, fmt.Errorf("internal error: an accepted document does not read as a tree: %w", err)

@@ -360,6 +360,20 @@ func (s *Stream) Text() (string, bool) {
 	return text, true
 }
 
+// RawText reads a string value and returns it quoted, as written, escapes
+// and all, valid until the data changes.
+func (s *Stream) RawText() ([]byte, bool) {
+	if s.Kind() != '"' || !s.valueHere() {
+		return nil, s.fail()
+	}
+	raw, ok := s.readString()
+	if !ok || !s.count() {
+		return nil, false
+	}
+	s.took()
+	return raw[:len(raw):len(raw)], true
+}
+
 // Scalar reads the next value when it is a number, true or false, for the
 // Scalar readers; null and strings have their own methods.
 func (s *Stream) Scalar() (Scalar, bool) {
@@ -387,7 +401,7 @@ func (s *Stream) Scalar() (Scalar, bool) {
 		return nil, false
 	}
 	s.took()
-	return Scalar(s.data[start:s.pos]), s.count()
+	return Scalar(s.data[start:s.pos:s.pos]), s.count()
 }
 
 // number consumes a number as RFC 8259 writes it:
