@@ -16,7 +16,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 )
@@ -81,9 +80,9 @@ type Record struct {
 	ContainerID string
 	Bundle      string
 	// Violations is a JSON array as `policy check --json` prints it; may be nil.
-	Violations json.RawMessage
+	Violations []byte
 	// Patch is the rewrite as an RFC 6902 JSON patch; may be nil.
-	Patch json.RawMessage
+	Patch []byte
 	// Runtime is the real runtime's path, RuntimeSHA256 its digest.
 	Runtime       string
 	RuntimeSHA256 string

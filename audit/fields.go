@@ -1,9 +1,9 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
 	"strings"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Journal field names. MESSAGE and PRIORITY are journald's own;
@@ -92,16 +92,16 @@ func contextFieldName(key string) (string, bool) {
 // compactJSON writes violations and patches on one line, so that they read
 // well in `journalctl` and in the fallback file. Text that is not JSON is
 // kept as it is: an audit record is never dropped for its content.
-func compactJSON(raw json.RawMessage) string {
+func compactJSON(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
+	v := jsontext.Value(append([]byte(nil), raw...))
+	if err := v.Compact(); err != nil {
 		return string(raw)
 	}
-	if buf.String() == "null" {
+	if string(v) == "null" {
 		return ""
 	}
-	return buf.String()
+	return string(v)
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -477,4 +478,52 @@ func TestWriteOnceReportsShortWrite(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "short write") && !errors.Is(err, syscall.EAGAIN) {
 		t.Errorf("writeOnce of 1 MiB into a pipe: %v, want a short write reported", err)
 	}
+}
+
+// The fallback line is written by hand: it must be one JSON object per
+// line, members sorted as encoding/json sorts a map, whatever the values
+// hold, and a value that is not UTF-8 must not lose the record.
+func TestFallbackLineIsOneJSONObjectWhateverTheValues(t *testing.T) {
+	fields := map[string]string{
+		"GUARD_BUNDLE":     "/b \"quoted\" <html> & \\ é\t\n\u2028",
+		"GUARD_VIOLATIONS": `[{"control":"x"}]`,
+		"GUARD_POLICY":     "bad \xff utf-8",
+	}
+	line := fallbackLine("message\nwith a newline", PriorityRewrite, fields, time.UnixMicro(1700000000000000))
+	if bytes.Count(line, []byte("\n")) != 1 || line[len(line)-1] != '\n' {
+		t.Fatalf("not one line: %q", line)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("not JSON: %v: %q", err, line)
+	}
+	want := map[string]string{
+		"GUARD_BUNDLE": fields["GUARD_BUNDLE"], "GUARD_VIOLATIONS": fields["GUARD_VIOLATIONS"],
+		"GUARD_POLICY": "bad \ufffd utf-8", "MESSAGE": "message\nwith a newline", "PRIORITY": "5",
+		"__REALTIME_TIMESTAMP": "1700000000000000", "_PID": strconv.Itoa(os.Getpid()),
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read back %v, want %v", got, want)
+	}
+	sorted, _ := json.Marshal(got)
+	if !sameMemberOrder(line, sorted) {
+		t.Errorf("members not sorted by name: %s", line)
+	}
+}
+
+// sameMemberOrder compares the order of the member names of two objects.
+func sameMemberOrder(a, b []byte) bool {
+	names := func(data []byte) []string {
+		var out []string
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.Token()
+		for dec.More() {
+			name, _ := dec.Token()
+			out = append(out, name.(string))
+			var skip any
+			dec.Decode(&skip)
+		}
+		return out
+	}
+	return reflect.DeepEqual(names(a), names(b))
 }

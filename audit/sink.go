@@ -1,14 +1,16 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // defaultJournalSocket is where journald takes native-protocol records.
@@ -53,11 +55,7 @@ func (s *sink) deliver(message string, priority Priority, fields map[string]stri
 		}
 		s.journalErr = err
 	}
-	line, err := fallbackLine(message, priority, fields, time.Now())
-	if err == nil {
-		err = s.file.append(line)
-	}
-	if err != nil {
+	if err := s.file.append(fallbackLine(message, priority, fields, time.Now())); err != nil {
 		s.reportLossLocked(fmt.Errorf("journald is unreachable (%v) and the fallback file cannot be written: %w", s.journalErr, err), message)
 		return
 	}
@@ -77,8 +75,9 @@ func (s *sink) sendJournal(message string, priority Priority, fields map[string]
 
 // fallbackLine is one record as a JSON object on one line, with the field
 // names and string values that `journalctl -o json` prints, so that the same
-// jq filter reads both.
-func fallbackLine(message string, priority Priority, fields map[string]string, at time.Time) ([]byte, error) {
+// jq filter reads both. Members are sorted by name; invalid UTF-8 in a
+// value is replaced, as journalctl does, rather than losing the record.
+func fallbackLine(message string, priority Priority, fields map[string]string, at time.Time) []byte {
 	record := make(map[string]string, len(fields)+4)
 	for name, value := range fields {
 		record[name] = value
@@ -87,13 +86,15 @@ func fallbackLine(message string, priority Priority, fields map[string]string, a
 	record[fieldPriority] = strconv.Itoa(int(priority))
 	record["__REALTIME_TIMESTAMP"] = strconv.FormatInt(at.UnixMicro(), 10)
 	record["_PID"] = strconv.Itoa(os.Getpid())
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(record); err != nil { // Encode ends the line with '\n'
-		return nil, fmt.Errorf("encode audit record: %w", err)
+	line := []byte{'{'}
+	for i, name := range slices.Sorted(maps.Keys(record)) {
+		if i > 0 {
+			line = append(line, ',')
+		}
+		line, _ = jsontext.AppendQuote(line, name)
+		line, _ = jsontext.AppendQuote(append(line, ':'), record[name])
 	}
-	return buf.Bytes(), nil
+	return append(line, "}\n"...)
 }
 
 func (s *sink) reportLoss(err error, message string) {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	seccompprofiles "github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/guard-runtime/guard-runtime/spec"
@@ -94,24 +93,6 @@ func (c *Seccomp) checkMissing(in *Input, r *Report) {
 		}
 		return e.Set(field, profile)
 	})
-}
-
-// runtimeDefaultProfile builds Docker's default profile for the process's
-// bounding set: capabilities such as CAP_SYS_ADMIN widen it, as they do in
-// Docker. No process or no capabilities builds it for none, the narrowest.
-func runtimeDefaultProfile(proc *specs.Process) (*specs.LinuxSeccomp, error) {
-	caps := &specs.LinuxCapabilities{}
-	if proc != nil && proc.Capabilities != nil {
-		caps.Bounding = proc.Capabilities.Bounding
-	}
-	profile, err := seccompprofiles.GetDefaultProfile(&specs.Spec{Process: &specs.Process{Capabilities: caps}})
-	if err != nil {
-		return nil, fmt.Errorf("build the runtime default seccomp profile: %w", err)
-	}
-	if profile == nil {
-		return nil, fmt.Errorf("the runtime default seccomp profile is empty")
-	}
-	return profile, nil
 }
 
 func (c *Seccomp) knownActions(profile *specs.LinuxSeccomp, r *Report) bool {

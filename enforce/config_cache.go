@@ -1,9 +1,9 @@
 package enforce
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,8 +84,18 @@ func trustedConfigIdentity(path string) (fileIdentity, bool) {
 }
 
 func configEntryName(path string) string {
-	sum := sha256.Sum256([]byte(path))
-	return "c-" + hex.EncodeToString(sum[:12])
+	return "c-" + cacheNameHash(path, 12)
+}
+
+// cacheNameHash names a cache entry after s. FNV-128a, not sha256: the
+// lean build leaves crypto out, and a name need not resist collisions,
+// because an entry records the path or names it was built from and is
+// used only when they match.
+func cacheNameHash(s string, n int) string {
+	h := fnv.New128a()
+	h.Write([]byte(s))
+	sum := h.Sum(nil)
+	return hex.EncodeToString(sum[:n])
 }
 
 func lookupConfig(path string, id fileIdentity) *Config {

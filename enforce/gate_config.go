@@ -34,6 +34,7 @@ func (g *Gate) enforceConfig() error {
 	}
 	doc, err := spec.DecodeConfig(data)
 	if err != nil {
+		err = handOverOn(err)
 		return fmt.Errorf("guard-runtime: refusing container %s: %s is not a config runc would read the same way: %w", ctx.ContainerID, file, err)
 	}
 	p, err := g.policyFor(doc.Value.Annotations)
@@ -43,6 +44,7 @@ func (g *Gate) enforceConfig() error {
 	ctx.Annotations = doc.Value.Annotations
 	d, err := EvaluateConfig(p, doc, ctx)
 	if err != nil {
+		err = handOverOn(err)
 		return fmt.Errorf("guard-runtime: policy %q could not judge container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
 	}
 	g.record(d, ctx)

@@ -1,11 +1,8 @@
 package enforce
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
 
-	"github.com/go-json-experiment/json"
 	"golang.org/x/sys/unix"
 
 	"github.com/guard-runtime/guard-runtime/spec"
@@ -72,8 +69,7 @@ func loadPolicyCached(dir, name, cacheDir string) (*Policy, error) {
 }
 
 func policyEntryName(dir, name string) string {
-	sum := sha256.Sum256([]byte(dir + "\x00" + name))
-	return "p-" + hex.EncodeToString(sum[:12])
+	return "p-" + cacheNameHash(dir+"\x00"+name, 12)
 }
 
 func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
@@ -131,7 +127,7 @@ func decodePolicyEntry(data []byte) (*policyEntry, bool) {
 // policy entry's text is members such as "Type":"" and "Major":null, and
 // every runtime call reads the entry.
 func encodeCacheEntry(e any) ([]byte, error) {
-	return json.Marshal(e, json.OmitZeroStructFields(true))
+	return marshalCacheEntry(e)
 }
 
 // decodeCacheEntry reads an entry of type T with generated when it can,
@@ -143,7 +139,7 @@ func decodeCacheEntry[T any](data []byte, generated func(*spec.Stream, *T) bool)
 		}
 	}
 	e := new(T)
-	if err := json.Unmarshal(data, e); err != nil {
+	if err := unmarshalCacheEntry(data, e); err != nil {
 		return nil, false
 	}
 	return e, true
@@ -177,21 +173,6 @@ func policySources(dir, name string) ([]policySource, bool) {
 		name = extendsNameOf(file)
 	}
 	return sources, true
-}
-
-// extendsNameOf reads the name a policy file extends, or "". LoadPolicy
-// checks the files themselves.
-func extendsNameOf(file string) string {
-	data, err := spec.ReadFile(file, spec.MaxDocumentSize)
-	if err != nil {
-		return ""
-	}
-	doc, err := parsePolicyDocument(data, file)
-	if err != nil {
-		return ""
-	}
-	parent, _ := extendsOf(doc)
-	return parent
 }
 
 func identityAt(path string) (string, bool) {

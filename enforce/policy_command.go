@@ -1,3 +1,5 @@
+//go:build !lean
+
 package enforce
 
 import (
@@ -12,13 +14,6 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/guard-runtime/guard-runtime/spec"
-)
-
-// Exit statuses of `guard-runtime policy check`.
-const (
-	ExitAdmitted = 0
-	ExitDenied   = 1
-	ExitUnusable = 2
 )
 
 // PolicyCommand runs `guard-runtime policy check|lint …`, the offline tools

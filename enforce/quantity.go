@@ -5,8 +5,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-
-	"github.com/goccy/go-yaml/ast"
 )
 
 // Bytes is a size in a policy: a plain number of bytes, or one with a
@@ -17,20 +15,6 @@ var byteSuffixes = []struct {
 	suffix string
 	factor int64
 }{{"Ki", 1 << 10}, {"Mi", 1 << 20}, {"Gi", 1 << 30}, {"Ti", 1 << 40}}
-
-// UnmarshalYAML parses "512Mi", "2Gi" or 536870912, as written.
-func (b *Bytes) UnmarshalYAML(node ast.Node) error {
-	text, err := scalarText(node)
-	if err != nil {
-		return err
-	}
-	v, err := parseBytes(text)
-	if err != nil {
-		return valueError(node, err.Error())
-	}
-	*b = Bytes(v)
-	return nil
-}
 
 func parseBytes(s string) (int64, error) {
 	factor := int64(1)

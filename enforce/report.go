@@ -77,3 +77,10 @@ func (r *Report) Act(action Action, field, message string, edit func(*spec.Edito
 func (r *Report) add(field string, action Action, message string) {
 	r.violations = append(r.violations, Violation{Control: r.control, Field: field, Action: action, Message: message})
 }
+
+// Exit statuses of `guard-runtime policy check`.
+const (
+	ExitAdmitted = 0
+	ExitDenied   = 1
+	ExitUnusable = 2
+)

@@ -1,12 +1,13 @@
 package enforce
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // reportError tells the engine why the call failed. containerd reads the
@@ -33,15 +34,15 @@ func reportError(stderr io.Writer, logFile, logFormat, msg string) {
 }
 
 // runcLogLine formats one error line as runc's logrus would, in JSON or text.
+// The JSON line is written by hand, in logrus's member order.
 func runcLogLine(format, msg string, now time.Time) []byte {
 	ts := now.Format(time.RFC3339Nano)
 	if format == "json" {
-		line, _ := json.Marshal(struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Time  string `json:"time"`
-		}{"error", msg, ts})
-		return append(line, '\n')
+		// AppendQuote replaces invalid UTF-8 and says so; the line is
+		// still the message runc's reader needs.
+		line, _ := jsontext.AppendQuote([]byte(`{"level":"error","msg":`), msg)
+		line, _ = jsontext.AppendQuote(append(line, `,"time":`...), ts)
+		return append(line, "}\n"...)
 	}
 	return fmt.Appendf(nil, "time=%q level=error msg=%q\n", ts, msg)
 }

@@ -50,3 +50,20 @@ func TestReportErrorDoesNotHangOnAFIFOLog(t *testing.T) {
 		t.Fatal("reportError blocked on a FIFO with no reader")
 	}
 }
+
+// The JSON line is written by hand; whatever the message holds, runc's
+// reader (and containerd's) must get it back as it was.
+func TestRuncLogLineReadsBackAnyMessage(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, msg := range []string{"plain", "quotes \" and \\ and <html> & é", "line\nbreak\ttab \u2028", "bad \xff byte"} {
+		line := runcLogLine("json", msg, now)
+		var entry map[string]string
+		if err := json.Unmarshal(line, &entry); err != nil || line[len(line)-1] != '\n' {
+			t.Fatalf("%q: not a JSON line: %q (%v)", msg, line, err)
+		}
+		want := strings.ToValidUTF8(msg, "\ufffd")
+		if entry["level"] != "error" || entry["msg"] != want || entry["time"] != now.Format(time.RFC3339Nano) || len(entry) != 3 {
+			t.Errorf("%q: read back %v", msg, entry)
+		}
+	}
+}

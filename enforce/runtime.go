@@ -9,8 +9,6 @@ package enforce
 // model and the races that remain.
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -100,7 +98,7 @@ func normalizePins(rc RuntimeConfig) ([]string, error) {
 
 func normalizeDigest(d string) (string, error) {
 	p := strings.ToLower(strings.TrimSpace(d))
-	if len(p) != sha256.Size*2 || strings.Trim(p, "0123456789abcdef") != "" {
+	if len(p) != 32*2 || strings.Trim(p, "0123456789abcdef") != "" {
 		return "", fmt.Errorf("%q is not a sha256 digest (64 hex digits); run `guard-runtime pin` to write the digest of the installed runtime", d)
 	}
 	return p, nil
@@ -206,30 +204,6 @@ func (r *Runtime) identity() (fileIdentity, error) {
 
 // hashBufferSize: a buffer this size stays on the stack and in the CPU cache.
 const hashBufferSize = 64 << 10
-
-func hashFile(fd int) (digest string, isELF bool, err error) {
-	h := sha256.New()
-	buf := make([]byte, hashBufferSize)
-	var off int64
-	for {
-		n, err := unix.Pread(fd, buf, off)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return "", false, err
-		}
-		if n == 0 {
-			break
-		}
-		if off == 0 {
-			isELF = n >= 4 && string(buf[:4]) == "\x7fELF"
-		}
-		h.Write(buf[:n])
-		off += int64(n)
-	}
-	return hex.EncodeToString(h.Sum(nil)), isELF, nil
-}
 
 // settled reports whether id's ctime is old enough that any later write to
 // the file is bound to change it (see settleTime).

@@ -2,7 +2,6 @@ package enforce
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,15 +196,53 @@ func (r policyRecord) encode() ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// decodePolicyRecord reads what encode wrote: one object with exactly the
+// members "policy" and "policyDir", each once, and nothing after it.
 func decodePolicyRecord(path string, data []byte) (*policyRecord, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	rec := &policyRecord{}
-	if err := dec.Decode(rec); err != nil {
+	rec, err := decodePolicyRecordMembers(data)
+	if err != nil {
 		return nil, fmt.Errorf("%s is not a policy record: %w", path, err)
 	}
 	if rec.Policy == "" || !filepath.IsAbs(rec.Dir) {
 		return nil, fmt.Errorf("%s is not a policy record: it names no policy or no absolute policy directory", path)
+	}
+	return rec, nil
+}
+
+func decodePolicyRecordMembers(data []byte) (*policyRecord, error) {
+	dec := jsontext.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return nil, errors.New("it is not a JSON object")
+	}
+	rec := &policyRecord{}
+	for dec.PeekKind() != '}' {
+		// A token is only valid until the next read: keep the name's text.
+		nameToken, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		name := nameToken.String()
+		value, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
+		}
+		if value.Kind() != '"' {
+			return nil, fmt.Errorf("member %q is not a string", name)
+		}
+		switch name {
+		case "policy":
+			rec.Policy = value.String()
+		case "policyDir":
+			rec.Dir = value.String()
+		default:
+			return nil, fmt.Errorf("unknown member %q", name)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return nil, errors.New("data after the object")
 	}
 	return rec, nil
 }

@@ -263,3 +263,29 @@ func TestPolicyRecordEncoding(t *testing.T) {
 		t.Error("a directory that is not UTF-8 was encoded")
 	}
 }
+
+// A policy record says which policy judges a container's execs: a record
+// that could be read two ways, or holds anything but what encode writes,
+// is refused.
+func TestPolicyRecordDecodeIsStrict(t *testing.T) {
+	for _, data := range []string{
+		`{"policy":"a","policyDir":"/d","policy":"b"}`,
+		`{"policy":"a","policyDir":"/d","extra":"x"}`,
+		`{"Policy":"a","policyDir":"/d"}`,
+		`{"policy":"a","policyDir":"/d"} {}`,
+		`{"policy":"a","policyDir":"/d"`,
+		`{"policy":1,"policyDir":"/d"}`,
+		`["policy","a"]`,
+		`{"policy":"a","policyDir":"relative"}`,
+		`{"policyDir":"/d"}`,
+		``,
+	} {
+		if rec, err := decodePolicyRecord("record", []byte(data)); err == nil {
+			t.Errorf("%s read as %+v", data, rec)
+		}
+	}
+	rec, err := decodePolicyRecord("record", []byte(` {"policyDir":"/d", "policy":"a"}`+"\n"))
+	if err != nil || *rec != (policyRecord{Policy: "a", Dir: "/d"}) {
+		t.Errorf("read %+v, %v", rec, err)
+	}
+}

@@ -1,3 +1,5 @@
+//go:build !lean
+
 package enforce
 
 // Strict YAML decoding for config.yaml and the policies, over

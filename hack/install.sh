@@ -7,7 +7,10 @@
 #
 # Install:
 #   - installs runc (apt-get) if it is missing;
-#   - builds guard-runtime (static, CGO_ENABLED=0) to /usr/local/bin;
+#   - builds guard-runtime (static, CGO_ENABLED=0) to /usr/local/bin: the
+#     lean build as guard-runtime, which engines call, and the full build
+#     beside it as guard-runtime-full, to which the lean build hands the
+#     calls its caches cannot carry out (see enforce/build.go);
 #   - installs policy.d/*.yaml to /etc/guard-runtime/policy.d;
 #   - writes /etc/guard-runtime/config.yaml if absent (runtime.path = the
 #     runc found on PATH, policy.default = restricted) and pins runc's
@@ -22,20 +25,23 @@
 #   --default          also set "default-runtime": "guard" in daemon.json
 #   --restart-docker   restart dockerd after changing daemon.json
 #   --uninstall        remove the runtimes from daemon.json (restoring the
-#                      backup when nothing else changed) and the binary;
+#                      backup when nothing else changed) and the binaries;
 #                      refuses while containers still use a guard runtime
 #   --purge            with --uninstall: also remove /etc/guard-runtime
 #   --force            with --uninstall: even if containers use guard runtimes
 #   --root DIR         install under DIR instead of / (also GUARD_INSTALL_ROOT),
 #                      for packaging and tests; paths written into the files
 #                      are those of the target system
-#   --binary FILE      install this guard-runtime instead of building one
+#   --binary FILE      install this guard-runtime instead of building one: a
+#                      full build works alone; a lean build needs --full-binary
+#   --full-binary FILE install this guard-runtime-full instead of building one
 #   --policies DIR     install the policies from DIR instead of policy.d
 #   --docker, --no-docker
 #                      register with Docker, or not, whatever is detected
 set -euo pipefail
 
 readonly bin_path=/usr/local/bin/guard-runtime
+readonly full_bin_path=/usr/local/bin/guard-runtime-full
 readonly etc_dir=/etc/guard-runtime
 readonly config_path=$etc_dir/config.yaml
 readonly policy_dir=$etc_dir/policy.d
@@ -50,6 +56,7 @@ uninstall=false
 purge=false
 force=false
 binary=""
+full_binary=""
 policies=$repo_root/policy.d
 docker_mode=auto
 
@@ -69,6 +76,8 @@ while [ $# -gt 0 ]; do
 		--root=*) root=${1#--root=} ;;
 		--binary) binary=${2:?--binary needs a file}; shift ;;
 		--binary=*) binary=${1#--binary=} ;;
+		--full-binary) full_binary=${2:?--full-binary needs a file}; shift ;;
+		--full-binary=*) full_binary=${1#--full-binary=} ;;
 		--policies) policies=${2:?--policies needs a directory}; shift ;;
 		--policies=*) policies=${1#--policies=} ;;
 		--docker) docker_mode=yes ;;
@@ -187,16 +196,19 @@ do_install() {
 		fi
 	fi
 
-	local built=$binary
+	local built=$binary built_full=$full_binary
 	if [ -z "$built" ]; then
 		local go
 		go=$(find_go)
 		[ -d "$repo_root/cmd/guard-runtime" ] || die "$repo_root/cmd/guard-runtime is missing: run this script from a complete checkout"
-		say "building guard-runtime with $go"
-		(cd "$repo_root" && CGO_ENABLED=0 "$go" build -trimpath -o "$work/guard-runtime" ./cmd/guard-runtime) ||
+		say "building guard-runtime (lean and full builds) with $go"
+		(cd "$repo_root" && CGO_ENABLED=0 "$go" build -trimpath -o "$work/guard-runtime-full" ./cmd/guard-runtime &&
+			CGO_ENABLED=0 "$go" build -trimpath -tags lean -o "$work/guard-runtime" ./cmd/guard-runtime) ||
 			die "go build ./cmd/guard-runtime failed (output above)"
 		built=$work/guard-runtime
+		built_full=$work/guard-runtime-full
 	fi
+	[ -z "$built_full" ] || [ -f "$built_full" ] || die "guard-runtime-full binary $built_full does not exist"
 	[ -f "$built" ] || die "guard-runtime binary $built does not exist"
 
 	local policy_files=()
@@ -208,6 +220,10 @@ do_install() {
 		die "the default policy $default_policy.yaml is in neither $policies nor $(target "$policy_dir")"
 
 	install_dir "$(target /usr/local/bin)"
+	# The full build first: the lean one must never be there without it.
+	if [ -n "$built_full" ]; then
+		install_file "$built_full" "$(target "$full_bin_path")" 0755
+	fi
 	install_file "$built" "$(target "$bin_path")" 0755
 
 	install_dir "$(target "$policy_dir")"
@@ -307,10 +323,13 @@ $users
 			*) if $restart_docker; then restart_dockerd; else explain_restart; fi ;;
 		esac
 	fi
-	if [ -e "$(target "$bin_path")" ]; then
-		rm -f "$(target "$bin_path")"
-		say "removed $(target "$bin_path")"
-	fi
+	local file
+	for file in "$bin_path" "$full_bin_path"; do
+		if [ -e "$(target "$file")" ]; then
+			rm -f "$(target "$file")"
+			say "removed $(target "$file")"
+		fi
+	done
 	if $purge; then
 		rm -rf "$(target "$etc_dir")"
 		say "removed $(target "$etc_dir")"

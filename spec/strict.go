@@ -1,14 +1,12 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 
-	"github.com/go-json-experiment/json"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -65,7 +63,7 @@ func decodeReflective[T any](data []byte) (*T, *Tree, error) {
 		return nil, nil, err
 	}
 	value := new(T)
-	if err := json.Unmarshal(data, value); err != nil {
+	if err := reflectUnmarshal(data, value); err != nil {
 		return nil, nil, describeTypeError(err)
 	}
 	return value, tree, nil
@@ -119,32 +117,6 @@ func (d *Document[T]) Reparse() (*Document[T], error) {
 	}
 	doc.Source.encoded = true
 	return doc, nil
-}
-
-func describeTypeError(err error) error {
-	var se *json.SemanticError
-	if errors.As(err, &se) {
-		what := "a value of the wrong type or out of range"
-		if se.JSONKind != 0 && se.GoType != nil {
-			what = fmt.Sprintf("a JSON %s where %s is expected", se.JSONKind, describeGoType(se.GoType))
-		}
-		return fmt.Errorf("field %s holds %s; runc cannot read it as the spec defines: %w", pointerOrRoot(string(se.JSONPointer)), what, err)
-	}
-	return fmt.Errorf("decode document: %w", err)
-}
-
-func describeGoType(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer of " + t.Kind().String()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an unsigned integer of " + t.Kind().String()
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	}
-	return "a " + t.Kind().String()
 }
 
 func pointerOrRoot(p string) string {

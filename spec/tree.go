@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -345,7 +344,7 @@ func NodeOf(v any) (any, error) {
 	if node, ok := simpleNodeOf(v); ok {
 		return node, nil
 	}
-	data, err := json.Marshal(v, json.Deterministic(true))
+	data, err := reflectMarshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode %T: %w", v, err)
 	}
@@ -453,5 +452,5 @@ func (t *Tree) Unmarshal(v any) error {
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(data, v)
+	return reflectUnmarshal(data, v)
 }

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"crypto/sha256"
+	"debug/buildinfo"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -174,11 +175,14 @@ func TestInstallDefaultSetsDefaultRuntimeAndKeepsTheFirstBackup(t *testing.T) {
 
 func TestUninstallRestoresDaemonJSONAndRemovesTheBinary(t *testing.T) {
 	env := newInstallEnv(t)
-	env.mustInstall(t, "--default")
+	full := filepath.Join(t.TempDir(), "guard-runtime-full")
+	writeFileMode(t, full, "full build stand-in\n", 0o755)
+	env.mustInstall(t, "--default", "--full-binary", full)
+	assertFileContent(t, env.path("/usr/local/bin/guard-runtime-full"), "full build stand-in\n", 0o755)
 	out := env.mustInstall(t, "--uninstall")
 
 	assertFileContent(t, env.path("/etc/docker/daemon.json"), existingDaemonJSON, 0o644)
-	for _, gone := range []string{"/etc/docker/daemon.json.pre-guard-runtime", "/usr/local/bin/guard-runtime"} {
+	for _, gone := range []string{"/etc/docker/daemon.json.pre-guard-runtime", "/usr/local/bin/guard-runtime", "/usr/local/bin/guard-runtime-full"} {
 		if _, err := os.Lstat(env.path(gone)); !os.IsNotExist(err) {
 			t.Errorf("%s still exists after uninstall", gone)
 		}
@@ -291,6 +295,23 @@ func TestInstallBuildsAndPinsTheRealBinary(t *testing.T) {
 		"--guard-config", filepath.Join(root, "etc", "guard-runtime", "config.yaml"), "--version").CombinedOutput()
 	if err != nil || !strings.Contains(string(version), "runc version") {
 		t.Errorf("installed guard-runtime --version: %v\n%s", err, version)
+	}
+	// Engines call the lean build; the full build is beside it.
+	for name, tags := range map[string]string{"guard-runtime": "lean", "guard-runtime-full": ""} {
+		info, err := buildinfo.ReadFile(filepath.Join(root, "usr", "local", "bin", name))
+		if err != nil {
+			t.Errorf("installed %s: %v", name, err)
+			continue
+		}
+		got := ""
+		for _, setting := range info.Settings {
+			if setting.Key == "-tags" {
+				got = setting.Value
+			}
+		}
+		if got != tags {
+			t.Errorf("installed %s was built with tags %q, want %q", name, got, tags)
+		}
 	}
 }
 

@@ -5,13 +5,15 @@
 #   direct         the runtime itself,
 #   wrapper        a bare static Go binary that only execs the runtime (the
 #                  floor for any Go shim: Go start-up plus one more exec),
-#   guard-runtime  with runtime verification and audit (journald) on,
+#   guard-runtime  with runtime verification and audit (journald) on: the
+#                  lean build engines call, with the full build beside it,
 # for `create` of a bundle the policy admits unchanged (restricted, and a
 # bundle that complies with it), for `create` under the audit policy of a
 # bundle that violates most controls (every check fires and computes its
 # rewrite, the document is admitted unchanged), and for `state` (a
 # pass-through), and relates them to a real `runc run` cycle of a busybox
-# container. The runtime is a stand-in as large as runc (a static binary
+# container. It also times the full build called directly, to show what
+# the lean build saves. The runtime is a stand-in as large as runc (a static binary
 # padded to runc's size; it prints {} for state and exits 0), so that
 # verification costs what it would, and create can be repeated.
 #
@@ -122,9 +124,11 @@ fi
 
 GUARD=
 if [ -d "$REPO/cmd/guard-runtime" ]; then
-	(cd "$REPO" && go build -trimpath -ldflags "-s -w" -o "$T/guard-runtime" ./cmd/guard-runtime) ||
+	(cd "$REPO" && go build -trimpath -ldflags "-s -w" -o "$T/guard-runtime-full" ./cmd/guard-runtime &&
+		go build -trimpath -ldflags "-s -w" -tags lean -o "$T/guard-runtime" ./cmd/guard-runtime) ||
 		die "go build ./cmd/guard-runtime failed"
 	GUARD=$T/guard-runtime
+	GUARD_FULL=$T/guard-runtime-full
 else
 	echo "hack/bench: no ./cmd/guard-runtime in $REPO yet: measuring the wrapper and direct exec only" >&2
 fi
@@ -171,8 +175,11 @@ cp "$RUN_BUNDLE/config.json" "$AUDIT_BUNDLE/config.json"
 "$RUNC" --root "$T/runc-root" run --bundle "$RUN_BUNDLE" guard-bench >/dev/null 2>"$T/runc-run.err" ||
 	die "runc run of a busybox container failed (is $BUSYBOX static? apt-get install -y busybox-static): $(cat "$T/runc-run.err")"
 
-# The verification cache only records a file whose ctime has settled.
-while [ $(($(date +%s) - $(stat -c %Z "$STANDIN"))) -lt 3 ]; do sleep 0.5; done
+# The caches only record a file whose ctime has settled: until then every
+# call of the lean build would hand over to the full build.
+for settling in "$STANDIN" "$T/config.yaml"; do
+	while [ $(($(date +%s) - $(stat -c %Z "$settling"))) -lt 3 ]; do sleep 0.5; done
+done
 
 CREATE=(--root "$T/state" --log "$BUNDLE/log.json" --log-format json create --bundle "$BUNDLE" --pid-file "$BUNDLE/init.pid" guard-bench)
 AUDIT_CREATE=(--root "$T/state" --log "$AUDIT_BUNDLE/log.json" --log-format json create --bundle "$AUDIT_BUNDLE" --pid-file "$AUDIT_BUNDLE/init.pid" guard-bench-audit)
@@ -190,6 +197,8 @@ spec_line() { local IFS=$'\t'; echo "$*"; }
 			spec_line create-audit/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy audit "${AUDIT_CREATE[@]}"
 		fi
 		spec_line state/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
+		spec_line create/full "$GUARD_FULL" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${CREATE[@]}"
+		spec_line state/full "$GUARD_FULL" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
 	fi
 	spec_line runc-run "$RUNC" --root "$T/runc-root" run --bundle "$RUN_BUNDLE" guard-bench
 } >"$T/spec"
@@ -200,7 +209,7 @@ echo "timing $ROUNDS interleaved rounds on $(nproc) cores, load average $(cut -d
 # cancels out of the difference.
 PAIRS=()
 for op in create create-audit state; do
-	for base in wrapper direct; do
+	for base in wrapper direct full; do
 		if grep -q "^$op/guard"$'\t' "$T/spec" && grep -q "^$op/$base"$'\t' "$T/spec"; then
 			PAIRS+=(-pair "$op/guard,$op/$base")
 		fi
@@ -235,6 +244,8 @@ awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" -v policy="$POLICY" '
 			# Docker makes at least three calls per container: create, start and delete; start and delete pass through like state.
 			over_wrapper = median["create/guard-create/wrapper"] + 2 * median["state/guard-state/wrapper"]
 			over_direct = median["create/guard-create/direct"] + 2 * median["state/guard-state/direct"]
+			if ("create/guard-create/full" in median)
+				printf "lean build against the full build alone: create %s, state %s\n", diff("create/guard", "create/full"), diff("state/guard", "state/full")
 			printf "guard-runtime on create+start+delete: +%.3f ms over the bare wrapper, +%.3f ms over direct exec = %.1f%% of a runc run cycle\n", over_wrapper, over_direct, 100 * over_direct / run
 		}
 	}' "$T/results"

@@ -83,6 +83,10 @@ func TestGuardBinaryBuildIsStatic(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "stand-in") {
 		t.Fatalf("built binary printed %q (%v)", out, err)
 	}
+	full := filepath.Join(root, "tests", ".work", "bin", "guard-runtime-full")
+	if !isStaticExecutable(full) {
+		t.Fatalf("the full build %s is missing or needs a dynamic loader", full)
+	}
 	leftovers, _ := filepath.Glob(filepath.Join(root, "tests", ".work", "bin", ".guard-runtime-*"))
 	if len(leftovers) != 0 {
 		t.Fatalf("temporary build outputs left behind: %v", leftovers)

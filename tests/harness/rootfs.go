@@ -228,11 +228,14 @@ var guardBuild struct {
 }
 
 // GuardBinary builds ./cmd/guard-runtime, static (CGO_ENABLED=0), once per
-// test process, and returns the binary's path. The binary lives in
-// tests/.work/bin of the module, outside any test's temporary directory,
-// so that a Docker daemon started by one test can keep calling it; it is
-// written under a temporary name and renamed, so concurrent test
-// processes never see a half-written file.
+// test process, as the pair hack/install.sh installs: the lean build as
+// guard-runtime, which every test calls, and the full build beside it as
+// guard-runtime-full, to which the lean build hands every call its caches
+// cannot carry out. It returns the lean binary's path. The binaries live
+// in tests/.work/bin of the module, outside any test's temporary
+// directory, so that a Docker daemon started by one test can keep calling
+// them; each is written under a temporary name and renamed, the full build
+// first, so concurrent test processes never see a half-written file.
 func GuardBinary(t testing.TB) string {
 	t.Helper()
 	root := ModuleRoot(t)
@@ -246,6 +249,11 @@ func GuardBinary(t testing.TB) string {
 	return guardBuild.path
 }
 
+// FullGuardBinary is the full build beside the lean one GuardBinary returns.
+func FullGuardBinary(t testing.TB) string {
+	return filepath.Join(filepath.Dir(GuardBinary(t)), "guard-runtime-full")
+}
+
 func buildGuardBinary(goTool, root string) (string, error) {
 	if _, err := os.Stat(filepath.Join(root, "cmd", "guard-runtime")); err != nil {
 		return "", fmt.Errorf("%s has no cmd/guard-runtime: %w", root, err)
@@ -254,21 +262,32 @@ func buildGuardBinary(goTool, root string) (string, error) {
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(binDir, ".guard-runtime-*")
-	if err != nil {
+	if err := buildGuardInto(goTool, root, filepath.Join(binDir, "guard-runtime-full")); err != nil {
 		return "", err
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	build := exec.Command(goTool, "build", "-o", tmp.Name(), "./cmd/guard-runtime")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("CGO_ENABLED=0 go build ./cmd/guard-runtime in %s: %v\n%s", root, err, out)
-	}
 	path := filepath.Join(binDir, "guard-runtime")
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := buildGuardInto(goTool, root, path, "-tags", "lean"); err != nil {
 		return "", err
 	}
 	return path, nil
+}
+
+func buildGuardInto(goTool, root, path string, flags ...string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".guard-runtime-*")
+	if err != nil {
+		return err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	args := append(append([]string{"build", "-o", tmp.Name()}, flags...), "./cmd/guard-runtime")
+	build := exec.Command(goTool, args...)
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("CGO_ENABLED=0 go %s in %s: %v\n%s", strings.Join(args, " "), root, err, out)
+	}
+	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
