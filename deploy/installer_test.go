@@ -156,6 +156,7 @@ func newNode(t *testing.T) *node {
 	}
 	// A stand-in guard-runtime that shows how a handler calls it.
 	write("src/bin/guard-runtime", "#!/bin/sh\necho \"guard-runtime $*\"\n", 0o755)
+	write("src/bin/guard-runtime-full", "#!/bin/sh\necho \"guard-runtime-full $*\"\n", 0o755)
 	write("src/policy.d/baseline.yaml", "# baseline\n", 0o644)
 	write("src/policy.d/k8s-baseline.yaml", "# k8s-baseline\n", 0o644)
 	write("src/policy.d/k8s-restricted.yaml", "# k8s-restricted\n", 0o644)
@@ -252,8 +253,10 @@ func TestInstallerRegistersHandlersAndKeepsTheNodesSettings(t *testing.T) {
 			checkHandlers(t, dumped, n.root+"/usr/local/lib/guard-runtime", true)
 			checkNodeSettingsKept(t, dumped, n.root)
 
-			if got, want := n.read(t, "usr/local/bin/guard-runtime"), n.read(t, "src/bin/guard-runtime"); got != want {
-				t.Error("the binary was not installed")
+			for _, name := range []string{"guard-runtime", "guard-runtime-full"} {
+				if got, want := n.read(t, "usr/local/bin/"+name), n.read(t, "src/bin/"+name); got != want {
+					t.Errorf("%s was not installed", name)
+				}
 			}
 			if n.read(t, "etc/guard-runtime/policy.d/k8s-restricted.yaml") != "# k8s-restricted\n" {
 				t.Error("the policies were not installed")

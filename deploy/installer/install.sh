@@ -64,6 +64,11 @@ done
 
 # --- guard-runtime, its policies and its configuration ---------------------
 
+# The lean build hands what its caches cannot do to the full build beside
+# it; the full build goes first, so the lean one is never there without it.
+if [ -f "$GUARD_SOURCE/bin/guard-runtime-full" ]; then
+	put "$GUARD_SOURCE/bin/guard-runtime-full" "$(dirname "$GUARD_BIN")/guard-runtime-full" 0755
+fi
 put "$GUARD_SOURCE/bin/guard-runtime" "$GUARD_BIN" 0755
 for file in "$GUARD_SOURCE"/policy.d/*.yaml; do
 	put "$file" "$GUARD_POLICY_DIR/$(basename "$file")" 0644
