@@ -657,6 +657,13 @@ func fastDecodeDigests(s *spec.Stream, v *Digests) bool {
 	}
 	var prefix [8]string
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, string(text))
+	}
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -1162,6 +1169,13 @@ func fastDecodeSliceOfString(s *spec.Stream, v *[]string) bool {
 	}
 	var prefix [8]string
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, string(text))
+	}
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -1224,6 +1238,13 @@ func fastDecodeSliceOfSpecsLinuxNamespaceType(s *spec.Stream, v *[]specs.LinuxNa
 	}
 	var prefix [8]specs.LinuxNamespaceType
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, specs.LinuxNamespaceType(text))
+	}
 	for s.More() {
 		var item specs.LinuxNamespaceType
 		if !fastDecodeSpecsLinuxNamespaceType(s, &item) {

@@ -347,6 +347,13 @@ func fastDecodeSliceOfString(s *Stream, v *[]string) bool {
 	}
 	var prefix [8]string
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, string(text))
+	}
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -1804,6 +1811,13 @@ func fastDecodeSliceOfSpecsLinuxSchedulerFlag(s *Stream, v *[]specs.LinuxSchedul
 	}
 	var prefix [8]specs.LinuxSchedulerFlag
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, specs.LinuxSchedulerFlag(text))
+	}
 	for s.More() {
 		var item specs.LinuxSchedulerFlag
 		if !fastDecodeSpecsLinuxSchedulerFlag(s, &item) {
@@ -2583,6 +2597,13 @@ func fastDecodeSliceOfSpecsLinuxPersonalityFlag(s *Stream, v *[]specs.LinuxPerso
 	}
 	var prefix [8]specs.LinuxPersonalityFlag
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, specs.LinuxPersonalityFlag(text))
+	}
 	for s.More() {
 		var item specs.LinuxPersonalityFlag
 		if !fastDecodeSpecsLinuxPersonalityFlag(s, &item) {
@@ -2603,6 +2624,13 @@ func fastDecodeSliceOfSpecsArch(s *Stream, v *[]specs.Arch) bool {
 	}
 	var prefix [8]specs.Arch
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, specs.Arch(text))
+	}
 	for s.More() {
 		var item specs.Arch
 		if !fastDecodeSpecsArch(s, &item) {
@@ -2641,6 +2669,13 @@ func fastDecodeSliceOfSpecsLinuxSeccompFlag(s *Stream, v *[]specs.LinuxSeccompFl
 	}
 	var prefix [8]specs.LinuxSeccompFlag
 	items := prefix[:0]
+	for {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, specs.LinuxSeccompFlag(text))
+	}
 	for s.More() {
 		var item specs.LinuxSeccompFlag
 		if !fastDecodeSpecsLinuxSeccompFlag(s, &item) {

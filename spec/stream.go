@@ -517,6 +517,50 @@ func isHex4(b []byte) bool {
 	return true
 }
 
+// PlainStringItem reads the next item of the array being read when it is
+// a string of printable ASCII without escapes, as the items of string
+// lists nearly always are (syscall names, capabilities, paths), in one
+// pass instead of a token at a time. For anything else (the array's end,
+// another kind of value, a string the general reader must check) it
+// returns false and consumes nothing, and the caller reads on the general
+// way.
+func (s *Stream) PlainStringItem() (string, bool) {
+	n := len(s.stack)
+	if s.failed || s.ready || n == 0 || s.stack[n-1].kind != '[' {
+		return "", false
+	}
+	top := &s.stack[n-1]
+	d := s.data
+	i := skipSpaceAt(d, s.pos)
+	if top.items > 0 {
+		if i == len(d) || d[i] != ',' {
+			return "", false
+		}
+		i = skipSpaceAt(d, i+1)
+	}
+	if i == len(d) || d[i] != '"' {
+		return "", false
+	}
+	start := i + 1
+	end := start
+	for end < len(d) && plainStringByte[d[end]] {
+		end++
+	}
+	if end == len(d) || d[end] != '"' || !s.count() {
+		return "", false
+	}
+	s.pos = end + 1
+	top.items++
+	return s.lastText(end - start), true
+}
+
+func skipSpaceAt(d []byte, i int) int {
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
+		i++
+	}
+	return i
+}
+
 // lastText returns the n bytes between the quotes of the string just read
 // as a slice of data's text.
 func (s *Stream) lastText(n int) string {

@@ -1,6 +1,10 @@
 package spec
 
-import "testing"
+import (
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // Close refuses to end an object right after a member name, or with the
 // other kind of bracket: a decoder that closes early must not make a
@@ -27,5 +31,52 @@ func TestStreamCloseChecksWhatItCloses(t *testing.T) {
 	}
 	if s.Close() {
 		t.Error("an array closed by }")
+	}
+}
+
+// String lists are read a plain item at a time in one pass, and whatever
+// follows the first item that is not plain (an escape, non-ASCII text,
+// null, another kind of value, a grammar error) by the general reader:
+// the value, or the refusal, must be the reflective decoder's.
+func TestPlainStringItemsHandOverToTheGeneralReader(t *testing.T) {
+	doc := func(args string) []byte {
+		return []byte(`{"ociVersion":"1.0.2","process":{"cwd":"/","args":` + args + `}}`)
+	}
+	for _, args := range []string{
+		`[]`, `["sh"]`, `[ "sh" , "-c" ]`, "[\n\t\"sh\",\r\n \"-c\"\n]",
+		`["sh","a\"b","c"]`, `["sh","\u00e9","c"]`, `["sh","é","c"]`, `["sh",null,"c"]`,
+		`["a\\b","sh"]`, `[null,"sh"]`,
+	} {
+		if !checkFastAgrees[specs.Spec](t, doc(args)) {
+			t.Errorf("args %s: the generated decoder refuses them", args)
+		}
+	}
+	for _, args := range []string{
+		`["sh",1]`, `["sh" "c"]`, `["sh",,"c"]`, `["sh",]`, `[,"sh"]`,
+		`["sh"`, `["sh`, "[\"sh\x01\"]", `["sh",{}]`, `["sh",["c"]]`,
+	} {
+		if checkFastAgrees[specs.Spec](t, doc(args)) {
+			t.Errorf("args %s: the generated decoder reads them", args)
+		}
+	}
+}
+
+func TestPlainStringItemConsumesNothingItCannotRead(t *testing.T) {
+	s := &Stream{data: []byte(`["a","b\n",1]`)}
+	if !s.Open('[') {
+		t.Fatal("no array")
+	}
+	if text, ok := s.PlainStringItem(); !ok || text != "a" {
+		t.Fatalf("first item: %q %v", text, ok)
+	}
+	pos := s.pos
+	if _, ok := s.PlainStringItem(); ok || s.pos != pos {
+		t.Fatalf("an escaped item was read, or the stream moved from %d to %d", pos, s.pos)
+	}
+	if text, ok := s.Text(); !ok || text != "b\n" {
+		t.Fatalf("the general reader read %q %v after it", text, ok)
+	}
+	if _, ok := s.PlainStringItem(); ok {
+		t.Fatal("a number was read as a string")
 	}
 }

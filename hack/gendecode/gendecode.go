@@ -282,7 +282,13 @@ func (g *generator) emit(t reflect.Type) {
 	case reflect.Slice:
 		et := g.typeExpr(t.Elem())
 		fmt.Fprintf(w, "if !s.Open('[') {\nreturn s.Null()\n}\n")
-		fmt.Fprintf(w, "var prefix [%d]%s\nitems := prefix[:0]\nfor s.More() {\nvar item %s\nif !%s(s, &item) {\nreturn false\n}\nitems = append(items, item)\n}\n", slicePrefix, et, et, g.need(t.Elem()))
+		fmt.Fprintf(w, "var prefix [%d]%s\nitems := prefix[:0]\n", slicePrefix, et)
+		if t.Elem().Kind() == reflect.String {
+			// Plain strings are read in one pass; the general loop
+			// below reads whatever follows the first that is not.
+			fmt.Fprintf(w, "for {\ntext, ok := s.PlainStringItem()\nif !ok {\nbreak\n}\nitems = append(items, %s(text))\n}\n", et)
+		}
+		fmt.Fprintf(w, "for s.More() {\nvar item %s\nif !%s(s, &item) {\nreturn false\n}\nitems = append(items, item)\n}\n", et, g.need(t.Elem()))
 		fmt.Fprintf(w, "if !s.Close() {\nreturn false\n}\n*v = append(make(%s, 0, len(items)), items...)\nreturn true\n", te)
 	case reflect.Map:
 		fmt.Fprintf(w, "if !s.Open('{') {\nreturn s.Null()\n}\n")
