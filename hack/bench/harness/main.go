@@ -6,8 +6,9 @@
 //	harness -rounds N [-pair A,B]... SPEC
 //	harness -journald-answers
 //
-// SPEC has one command per line: a name, then argv[0] (a path) and the
-// arguments, separated by tabs. Commands run with stdin, stdout and stderr
+// SPEC has one command per line: a name, then optional NAME=value
+// settings added to the command's environment, then argv[0] (a path) and
+// the arguments, separated by tabs. Commands run with stdin, stdout and stderr
 // on /dev/null, after a warm-up run whose failure stops the harness with
 // the command's stderr. Output, tab-separated: name, runs, median, first
 // and third quartile, in milliseconds; then, for each -pair A,B, the same
@@ -32,6 +33,7 @@ import (
 
 type command struct {
 	name  string
+	env   []string
 	argv  []string
 	times []time.Duration
 	// rounds are the times in round order, for -pair.
@@ -145,10 +147,16 @@ func readSpec(path string) ([]*command, error) {
 			continue
 		}
 		fields := strings.Split(sc.Text(), "\t")
-		if len(fields) < 2 || !strings.HasPrefix(fields[1], "/") {
-			return nil, fmt.Errorf("spec line %q: want name<TAB>/absolute/argv0[<TAB>arg]…", sc.Text())
+		env := os.Environ()
+		args := fields[1:]
+		for len(args) > 0 && !strings.HasPrefix(args[0], "/") && strings.Contains(args[0], "=") {
+			env = append(env, args[0])
+			args = args[1:]
 		}
-		cmds = append(cmds, &command{name: fields[0], argv: fields[1:]})
+		if len(args) == 0 || !strings.HasPrefix(args[0], "/") {
+			return nil, fmt.Errorf("spec line %q: want name[<TAB>NAME=value]…<TAB>/absolute/argv0[<TAB>arg]…", sc.Text())
+		}
+		cmds = append(cmds, &command{name: fields[0], env: env, argv: args})
 	}
 	if len(cmds) == 0 {
 		return nil, errors.New("spec has no command")
@@ -159,6 +167,7 @@ func readSpec(path string) ([]*command, error) {
 // checkRun runs c once and reports its stderr if it fails.
 func checkRun(c *command) error {
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
+	cmd.Env = c.env
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -171,7 +180,7 @@ func checkRun(c *command) error {
 // is the same for every command.
 func timeRun(c *command, files []uintptr) (time.Duration, error) {
 	start := time.Now()
-	pid, err := syscall.ForkExec(c.argv[0], c.argv, &syscall.ProcAttr{Env: os.Environ(), Files: files})
+	pid, err := syscall.ForkExec(c.argv[0], c.argv, &syscall.ProcAttr{Env: c.env, Files: files})
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", c.name, err)
 	}
