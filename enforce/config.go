@@ -112,10 +112,6 @@ func loadConfigFile(path string) (*Config, error) {
 	return cfg, nil
 }
 
-// configHoldsOneDocument is what a second YAML document in config.yaml is
-// told.
-const configHoldsOneDocument = `config.yaml holds one; remove the "---" and what follows`
-
 func (c *Config) fillDefaults(cacheDirSet bool) {
 	if c.Runtime.Path == "" {
 		c.Runtime.Path = DefaultRuntimePath

@@ -29,6 +29,10 @@ func (d *Digests) UnmarshalYAML(node ast.Node) error {
 	return nil
 }
 
+// configHoldsOneDocument is what a second YAML document in config.yaml is
+// told.
+const configHoldsOneDocument = `config.yaml holds one; remove the "---" and what follows`
+
 // ParseConfig decodes config.yaml and fills in defaults. It holds one YAML
 // document: a second one after "---" would otherwise be silently ignored.
 func ParseConfig(data []byte) (*Config, error) {
