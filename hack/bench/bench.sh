@@ -165,6 +165,12 @@ mkdir -p "$BUNDLE/rootfs" "$AUDIT_BUNDLE/rootfs" "$RUN_BUNDLE/rootfs/bin" "$T/st
 # its per-container policy record there, and a disk-backed root would time
 # the disk, not guard-runtime.
 mount -t tmpfs -o size=16m,mode=0700 tmpfs "$T/state" || die "cannot mount a tmpfs on $T/state (run as root)"
+# The rewritten bundle is on the tmpfs too, as engines' bundles are (under
+# /run/containerd): a rewrite writes config.json atomically there.
+REWRITE_BUNDLE=$T/state/rewrite-bundle
+REWRITE_ID=054d93e62047ac4bca62b3c4bfe0121bfbdbff64f27af63cf9a9970663f68b08 # the id in its bind mounts
+mkdir -p "$REWRITE_BUNDLE"
+cp "$REPO/hack/bench/rewrite-config.json" "$T/rewrite-config.json"
 cp "$BUSYBOX" "$RUN_BUNDLE/rootfs/bin/busybox"
 ln -s busybox "$RUN_BUNDLE/rootfs/bin/sh"
 ln -s busybox "$RUN_BUNDLE/rootfs/bin/true"
@@ -183,6 +189,8 @@ done
 
 CREATE=(--root "$T/state" --log "$BUNDLE/log.json" --log-format json create --bundle "$BUNDLE" --pid-file "$BUNDLE/init.pid" guard-bench)
 AUDIT_CREATE=(--root "$T/state" --log "$AUDIT_BUNDLE/log.json" --log-format json create --bundle "$AUDIT_BUNDLE" --pid-file "$AUDIT_BUNDLE/init.pid" guard-bench-audit)
+REWRITE_CREATE=(--root "$T/state" --log "$REWRITE_BUNDLE/log.json" --log-format json create --bundle "$REWRITE_BUNDLE" --pid-file "$REWRITE_BUNDLE/init.pid" "$REWRITE_ID")
+RESTORE="+copy=$T/rewrite-config.json:$REWRITE_BUNDLE/config.json"
 STATE=(--root "$T/state" state guard-bench)
 spec_line() { local IFS=$'\t'; echo "$*"; }
 {
@@ -196,6 +204,10 @@ spec_line() { local IFS=$'\t'; echo "$*"; }
 			spec_line create-audit/wrapper "$WRAPPER" "${AUDIT_CREATE[@]}"
 			spec_line create-audit/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy audit "${AUDIT_CREATE[@]}"
 		fi
+		if [ -f "$POLICY_DIR/restricted.yaml" ]; then
+			spec_line create-rewrite/wrapper "$RESTORE" "$WRAPPER" "${REWRITE_CREATE[@]}"
+			spec_line create-rewrite/guard "$RESTORE" "$GUARD" --guard-config "$T/config.yaml" --guard-policy restricted "${REWRITE_CREATE[@]}"
+		fi
 		spec_line state/guard "$GUARD" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
 		spec_line create/full "$GUARD_FULL" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${CREATE[@]}"
 		spec_line state/full "$GUARD_FULL" --guard-config "$T/config.yaml" --guard-policy "$POLICY" "${STATE[@]}"
@@ -208,7 +220,7 @@ echo "timing $ROUNDS interleaved rounds on $(nproc) cores, load average $(cut -d
 # round are close in time, so drift in the machine's load between rounds
 # cancels out of the difference.
 PAIRS=()
-for op in create create-audit state; do
+for op in create create-audit create-rewrite state; do
 	for base in wrapper direct full; do
 		if grep -q "^$op/guard"$'\t' "$T/spec" && grep -q "^$op/$base"$'\t' "$T/spec"; then
 			PAIRS+=(-pair "$op/guard,$op/$base")
@@ -228,15 +240,15 @@ awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" -v policy="$POLICY" '
 	function diff(a, b) { return ((a "-" b) in median) ? sprintf("%+7.3f [%+.2f,%+.2f]", median[a "-" b], q1[a "-" b], q3[a "-" b]) : sprintf("%22s", "-") }
 	END {
 		printf "per-call wall time in ms, median [quartiles] of %d interleaved rounds; runtime stand-in of %d bytes (runc'"'"'s size)\n\n", rounds, size
-		printf "%-12s %-24s %-24s %-24s %-22s %-22s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
-		split("create create-audit state", ops, " ")
-		for (i = 1; i <= 3; i++) {
+		printf "%-15s %-24s %-24s %-24s %-22s %-22s\n", "call", "direct", "bare wrapper", "guard-runtime", "guard-wrapper", "guard-direct"
+		split("create create-audit create-rewrite state", ops, " ")
+		for (i = 1; i <= 4; i++) {
 			op = ops[i]
 			if (!((op "/wrapper") in median)) continue
-			printf "%-12s %-24s %-24s %-24s %-22s %-22s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
+			printf "%-15s %-24s %-24s %-24s %-22s %-22s\n", op, cell(op "/direct"), cell(op "/wrapper"), cell(op "/guard"), diff(op "/guard", op "/wrapper"), diff(op "/guard", op "/direct")
 		}
 		printf "guard-wrapper, guard-direct: median [quartiles] of the differences within each round\n"
-		printf "\ncreate: policy %s, a bundle it admits unchanged; create-audit: policy audit, runc'"'"'s default spec (every check fires)\n", policy
+		printf "\ncreate: policy %s, a bundle it admits unchanged; create-audit: policy audit, runc'"'"'s default spec (every check fires);\ncreate-rewrite: policy restricted, Docker'"'"'s config for -u 1000, which it rewrites\n", policy
 		run = median["runc-run"]
 		printf "\nrunc run cycle of a busybox container: %.3f ms [%.3f-%.3f]\n", run, q1["runc-run"], q3["runc-run"]
 		printf "bare wrapper per call: +%.3f ms over direct exec (%.1f%% of a runc run cycle)\n", median["state/wrapper"] - median["state/direct"], 100 * (median["state/wrapper"] - median["state/direct"]) / run

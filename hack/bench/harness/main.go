@@ -7,8 +7,10 @@
 //	harness -journald-answers
 //
 // SPEC has one command per line: a name, then optional NAME=value
-// settings added to the command's environment, then argv[0] (a path) and
-// the arguments, separated by tabs. Commands run with stdin, stdout and stderr
+// settings added to the command's environment and +copy=SRC:DST steps
+// (SRC copied over DST before each run, untimed: for a command that
+// changes its input, such as a create the policy rewrites), then argv[0]
+// (a path) and the arguments, separated by tabs. Commands run with stdin, stdout and stderr
 // on /dev/null, after a warm-up run whose failure stops the harness with
 // the command's stderr. Output, tab-separated: name, runs, median, first
 // and third quartile, in milliseconds; then, for each -pair A,B, the same
@@ -32,10 +34,11 @@ import (
 )
 
 type command struct {
-	name  string
-	env   []string
-	argv  []string
-	times []time.Duration
+	name   string
+	env    []string
+	copies [][2]string
+	argv   []string
+	times  []time.Duration
 	// rounds are the times in round order, for -pair.
 	rounds []time.Duration
 }
@@ -147,16 +150,25 @@ func readSpec(path string) ([]*command, error) {
 			continue
 		}
 		fields := strings.Split(sc.Text(), "\t")
-		env := os.Environ()
+		c := &command{name: fields[0], env: os.Environ()}
 		args := fields[1:]
 		for len(args) > 0 && !strings.HasPrefix(args[0], "/") && strings.Contains(args[0], "=") {
-			env = append(env, args[0])
+			if spec, ok := strings.CutPrefix(args[0], "+copy="); ok {
+				src, dst, ok := strings.Cut(spec, ":")
+				if !ok || src == "" || dst == "" {
+					return nil, fmt.Errorf("spec line %q: want +copy=SRC:DST", sc.Text())
+				}
+				c.copies = append(c.copies, [2]string{src, dst})
+			} else {
+				c.env = append(c.env, args[0])
+			}
 			args = args[1:]
 		}
 		if len(args) == 0 || !strings.HasPrefix(args[0], "/") {
-			return nil, fmt.Errorf("spec line %q: want name[<TAB>NAME=value]…<TAB>/absolute/argv0[<TAB>arg]…", sc.Text())
+			return nil, fmt.Errorf("spec line %q: want name[<TAB>NAME=value|+copy=SRC:DST]…<TAB>/absolute/argv0[<TAB>arg]…", sc.Text())
 		}
-		cmds = append(cmds, &command{name: fields[0], env: env, argv: args})
+		c.argv = args
+		cmds = append(cmds, c)
 	}
 	if len(cmds) == 0 {
 		return nil, errors.New("spec has no command")
@@ -164,8 +176,25 @@ func readSpec(path string) ([]*command, error) {
 	return cmds, sc.Err()
 }
 
+// prepare makes the copies c needs before a run.
+func (c *command) prepare() error {
+	for _, cp := range c.copies {
+		data, err := os.ReadFile(cp[0])
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		if err := os.WriteFile(cp[1], data, 0o644); err != nil {
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+	}
+	return nil
+}
+
 // checkRun runs c once and reports its stderr if it fails.
 func checkRun(c *command) error {
+	if err := c.prepare(); err != nil {
+		return err
+	}
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	cmd.Env = c.env
 	var stderr bytes.Buffer
@@ -179,6 +208,9 @@ func checkRun(c *command) error {
 // timeRun measures fork, exec and wait of one run; the harness's own part
 // is the same for every command.
 func timeRun(c *command, files []uintptr) (time.Duration, error) {
+	if err := c.prepare(); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	pid, err := syscall.ForkExec(c.argv[0], c.argv, &syscall.ProcAttr{Env: c.env, Files: files})
 	if err != nil {
