@@ -388,8 +388,8 @@ func openVerifyCache(dir string) (*verifyCache, error) {
 	if c.st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return nil, fmt.Errorf("verification cache %s is not a directory (mode %#o): not trusted, the runtime is hashed instead", dir, c.st.Mode)
 	}
-	if err := checkCacheTrusted(&c.st, "verification cache directory "+dir); err != nil {
-		return nil, err
+	if !cacheFileTrusted(&c.st) {
+		return nil, checkCacheTrusted(&c.st, "verification cache directory "+dir)
 	}
 	return c, nil
 }
@@ -423,6 +423,9 @@ func (c *verifyCache) close() {
 // owner can write it and the owner is root or the user guard-runtime runs
 // as (which is root on a host).
 func checkCacheTrusted(st *unix.Stat_t, what string) error {
+	if cacheFileTrusted(st) {
+		return nil
+	}
 	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not root: not trusted, the runtime is hashed instead (chown root it, or remove it)", what, st.Uid)
 	}
@@ -430,6 +433,11 @@ func checkCacheTrusted(st *unix.Stat_t, what string) error {
 		return fmt.Errorf("%s is writable by group or others (mode %#o): not trusted, the runtime is hashed instead (chmod go-w it)", what, st.Mode&0o7777)
 	}
 	return nil
+}
+
+// cacheFileTrusted is checkCacheTrusted's verdict without its message.
+func cacheFileTrusted(st *unix.Stat_t) bool {
+	return (st.Uid == 0 || int(st.Uid) == os.Geteuid()) && st.Mode&0o022 == 0
 }
 
 func cacheEntryName(id fileIdentity) string {
@@ -475,17 +483,19 @@ func (c *verifyCache) readFileUpTo(name string, limit int64) ([]byte, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, fmt.Errorf("stat %s/%s: %w", c.dir, name, err)
 	}
-	what := "verification cache file " + c.dir + "/" + name
+	// The file's description is only built for an error: every runtime
+	// call reads two or three entries.
+	what := func() string { return "verification cache file " + c.dir + "/" + name }
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > limit {
-		return nil, fmt.Errorf("%s is not a small regular file: not trusted", what)
+		return nil, fmt.Errorf("%s is not a small regular file: not trusted", what())
 	}
-	if err := checkCacheTrusted(&st, what); err != nil {
-		return nil, err
+	if !cacheFileTrusted(&st) {
+		return nil, checkCacheTrusted(&st, what())
 	}
 	buf := make([]byte, st.Size+1)
 	n, err := unix.Pread(fd, buf, 0)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", what, err)
+		return nil, fmt.Errorf("read %s: %w", what(), err)
 	}
 	return buf[:n], nil
 }

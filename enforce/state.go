@@ -80,13 +80,17 @@ func (g *Gate) rememberPolicy(p *Policy, id string) error {
 		return fmt.Errorf("guard-runtime: refusing container: %w", err)
 	}
 	root := g.Inv.RootDir()
-	if _, err := os.Lstat(filepath.Join(root, id)); err == nil {
+	// unix.Lstat and its bare errno: os.Lstat's *PathError costs a fresh
+	// process an interface lookup in errors.Is on every create, where the
+	// answer is nearly always ENOENT.
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(root, id), &st); err == nil {
 		// runc refuses to create a container whose id exists; the record of
 		// that container stays as it is, so that this call cannot change
 		// the policy of a container it does not create.
 		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("guard-runtime: refusing container %s: %w", id, err)
+	} else if err != unix.ENOENT {
+		return fmt.Errorf("guard-runtime: refusing container %s: lstat %s: %w", id, filepath.Join(root, id), err)
 	}
 	dir, err := filepath.Abs(filepath.Dir(p.File))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -109,6 +110,17 @@ func TestCreateOfAnExistingIdKeepsThatContainersRecord(t *testing.T) {
 	p, err := testGate(t, "--root", root, "exec", "c1").containerPolicy("c1")
 	if err != nil || p.Name != "restricted" {
 		t.Fatalf("c1's policy is now %v (%v), want restricted", p, err)
+	}
+}
+
+// Only a missing container directory means a new container: a root that
+// cannot be looked into is not taken for an empty one.
+func TestCreateIsRefusedWhenItsStateCannotBeLookedUp(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	writeFile(t, filepath.Dir(notADir), "file", []byte("not a directory"))
+	err := testGate(t, "--guard-policy=restricted", "--root", notADir, "create", "--bundle", testBundle(t, compliantSpec()), "c1").enforce()
+	if err == nil || !strings.Contains(err.Error(), "refusing container c1") || !strings.Contains(err.Error(), "not a directory") {
+		t.Fatalf("create under a root that is a file: %v, want a refusal naming the lstat error", err)
 	}
 }
 
