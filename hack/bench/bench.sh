@@ -58,11 +58,11 @@ trap cleanup EXIT
 export CGO_ENABLED=0
 
 # as_installed FILE...: rewrites each file as a copy, the way hack/install.sh
-# installs guard-runtime. A binary the Go linker has just written sits in
-# the page cache in small pieces, and every exec of it takes ~0.1 ms more in
-# page faults than the same bytes copied into place or read from disk: left
-# as built, every figure here would carry that, and comparing two builds
-# would compare how each file was written.
+# installs guard-runtime. Every exec of a binary the Go linker has just
+# written took ~0.1 ms more here than an exec of the same bytes copied into
+# place (how the linker's writes left the file in the page cache): left as
+# built, every figure here would carry that, and comparing two builds would
+# compare how each file was written.
 as_installed() {
 	local f
 	for f in "$@"; do
