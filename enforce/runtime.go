@@ -423,9 +423,6 @@ func (c *verifyCache) close() {
 // owner can write it and the owner is root or the user guard-runtime runs
 // as (which is root on a host).
 func checkCacheTrusted(st *unix.Stat_t, what string) error {
-	if cacheFileTrusted(st) {
-		return nil
-	}
 	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%s is owned by uid %d, not root: not trusted, the runtime is hashed instead (chown root it, or remove it)", what, st.Uid)
 	}
@@ -435,7 +432,8 @@ func checkCacheTrusted(st *unix.Stat_t, what string) error {
 	return nil
 }
 
-// cacheFileTrusted is checkCacheTrusted's verdict without its message.
+// cacheFileTrusted is checkCacheTrusted's verdict without building its
+// message, for the success path of every runtime call.
 func cacheFileTrusted(st *unix.Stat_t) bool {
 	return (st.Uid == 0 || int(st.Uid) == os.Geteuid()) && st.Mode&0o022 == 0
 }
