@@ -655,15 +655,7 @@ func fastDecodeDigests(s *spec.Stream, v *Digests) bool {
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]string
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, string(text))
-	}
+	items := spec.PlainStrings[string](s)
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -674,7 +666,10 @@ func fastDecodeDigests(s *spec.Stream, v *Digests) bool {
 	if !s.Close() {
 		return false
 	}
-	*v = append(make(Digests, 0, len(items)), items...)
+	if items == nil {
+		items = Digests{}
+	}
+	*v = items
 	return true
 }
 
@@ -1167,15 +1162,7 @@ func fastDecodeSliceOfString(s *spec.Stream, v *[]string) bool {
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]string
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, string(text))
-	}
+	items := spec.PlainStrings[string](s)
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -1186,7 +1173,10 @@ func fastDecodeSliceOfString(s *spec.Stream, v *[]string) bool {
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]string, 0, len(items)), items...)
+	if items == nil {
+		items = []string{}
+	}
+	*v = items
 	return true
 }
 
@@ -1236,15 +1226,7 @@ func fastDecodeSliceOfSpecsLinuxNamespaceType(s *spec.Stream, v *[]specs.LinuxNa
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]specs.LinuxNamespaceType
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, specs.LinuxNamespaceType(text))
-	}
+	items := spec.PlainStrings[specs.LinuxNamespaceType](s)
 	for s.More() {
 		var item specs.LinuxNamespaceType
 		if !fastDecodeSpecsLinuxNamespaceType(s, &item) {
@@ -1255,7 +1237,10 @@ func fastDecodeSliceOfSpecsLinuxNamespaceType(s *spec.Stream, v *[]specs.LinuxNa
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]specs.LinuxNamespaceType, 0, len(items)), items...)
+	if items == nil {
+		items = []specs.LinuxNamespaceType{}
+	}
+	*v = items
 	return true
 }
 

@@ -345,15 +345,7 @@ func fastDecodeSliceOfString(s *Stream, v *[]string) bool {
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]string
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, string(text))
-	}
+	items := PlainStrings[string](s)
 	for s.More() {
 		var item string
 		if !fastDecodeString(s, &item) {
@@ -364,7 +356,10 @@ func fastDecodeSliceOfString(s *Stream, v *[]string) bool {
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]string, 0, len(items)), items...)
+	if items == nil {
+		items = []string{}
+	}
+	*v = items
 	return true
 }
 
@@ -1809,15 +1804,7 @@ func fastDecodeSliceOfSpecsLinuxSchedulerFlag(s *Stream, v *[]specs.LinuxSchedul
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]specs.LinuxSchedulerFlag
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, specs.LinuxSchedulerFlag(text))
-	}
+	items := PlainStrings[specs.LinuxSchedulerFlag](s)
 	for s.More() {
 		var item specs.LinuxSchedulerFlag
 		if !fastDecodeSpecsLinuxSchedulerFlag(s, &item) {
@@ -1828,7 +1815,10 @@ func fastDecodeSliceOfSpecsLinuxSchedulerFlag(s *Stream, v *[]specs.LinuxSchedul
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]specs.LinuxSchedulerFlag, 0, len(items)), items...)
+	if items == nil {
+		items = []specs.LinuxSchedulerFlag{}
+	}
+	*v = items
 	return true
 }
 
@@ -2595,15 +2585,7 @@ func fastDecodeSliceOfSpecsLinuxPersonalityFlag(s *Stream, v *[]specs.LinuxPerso
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]specs.LinuxPersonalityFlag
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, specs.LinuxPersonalityFlag(text))
-	}
+	items := PlainStrings[specs.LinuxPersonalityFlag](s)
 	for s.More() {
 		var item specs.LinuxPersonalityFlag
 		if !fastDecodeSpecsLinuxPersonalityFlag(s, &item) {
@@ -2614,7 +2596,10 @@ func fastDecodeSliceOfSpecsLinuxPersonalityFlag(s *Stream, v *[]specs.LinuxPerso
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]specs.LinuxPersonalityFlag, 0, len(items)), items...)
+	if items == nil {
+		items = []specs.LinuxPersonalityFlag{}
+	}
+	*v = items
 	return true
 }
 
@@ -2622,15 +2607,7 @@ func fastDecodeSliceOfSpecsArch(s *Stream, v *[]specs.Arch) bool {
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]specs.Arch
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, specs.Arch(text))
-	}
+	items := PlainStrings[specs.Arch](s)
 	for s.More() {
 		var item specs.Arch
 		if !fastDecodeSpecsArch(s, &item) {
@@ -2641,7 +2618,10 @@ func fastDecodeSliceOfSpecsArch(s *Stream, v *[]specs.Arch) bool {
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]specs.Arch, 0, len(items)), items...)
+	if items == nil {
+		items = []specs.Arch{}
+	}
+	*v = items
 	return true
 }
 
@@ -2667,15 +2647,7 @@ func fastDecodeSliceOfSpecsLinuxSeccompFlag(s *Stream, v *[]specs.LinuxSeccompFl
 	if !s.Open('[') {
 		return s.Null()
 	}
-	var prefix [8]specs.LinuxSeccompFlag
-	items := prefix[:0]
-	for {
-		text, ok := s.PlainStringItem()
-		if !ok {
-			break
-		}
-		items = append(items, specs.LinuxSeccompFlag(text))
-	}
+	items := PlainStrings[specs.LinuxSeccompFlag](s)
 	for s.More() {
 		var item specs.LinuxSeccompFlag
 		if !fastDecodeSpecsLinuxSeccompFlag(s, &item) {
@@ -2686,7 +2658,10 @@ func fastDecodeSliceOfSpecsLinuxSeccompFlag(s *Stream, v *[]specs.LinuxSeccompFl
 	if !s.Close() {
 		return false
 	}
-	*v = append(make([]specs.LinuxSeccompFlag, 0, len(items)), items...)
+	if items == nil {
+		items = []specs.LinuxSeccompFlag{}
+	}
+	*v = items
 	return true
 }
 

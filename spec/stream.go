@@ -554,6 +554,53 @@ func (s *Stream) PlainStringItem() (string, bool) {
 	return s.lastText(end - start), true
 }
 
+// PlainStrings reads the plain string items at the start of an array just
+// opened into a slice of their number, or returns nil when there are none:
+// Docker's seccomp profile lists 300 syscall names in one rule, and a
+// slice grown by appending would be allocated eight times over.
+func PlainStrings[T ~string](s *Stream) []T {
+	n := s.PlainStringItemsAhead()
+	if n == 0 {
+		return nil
+	}
+	items := make([]T, 0, n)
+	for range n {
+		text, ok := s.PlainStringItem()
+		if !ok {
+			break
+		}
+		items = append(items, T(text))
+	}
+	return items
+}
+
+// PlainStringItemsAhead counts the plain string items that PlainStringItem
+// would read next in an array just opened, without reading them.
+func (s *Stream) PlainStringItemsAhead() int {
+	n := len(s.stack)
+	if s.failed || s.ready || n == 0 || s.stack[n-1].kind != '[' || s.stack[n-1].items != 0 {
+		return 0
+	}
+	d := s.data
+	count := 0
+	for i := skipSpaceAt(d, s.pos); i < len(d) && d[i] == '"' && count < MaxDocumentValues-s.values; {
+		end := i + 1
+		for end < len(d) && plainStringByte[d[end]] {
+			end++
+		}
+		if end == len(d) || d[end] != '"' {
+			break
+		}
+		count++
+		i = skipSpaceAt(d, end+1)
+		if i == len(d) || d[i] != ',' {
+			break
+		}
+		i = skipSpaceAt(d, i+1)
+	}
+	return count
+}
+
 func skipSpaceAt(d []byte, i int) int {
 	for i < len(d) && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r') {
 		i++

@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -78,5 +80,49 @@ func TestPlainStringItemConsumesNothingItCannotRead(t *testing.T) {
 	}
 	if _, ok := s.PlainStringItem(); ok {
 		t.Fatal("a number was read as a string")
+	}
+}
+
+func TestPlainStringItemsAheadCountsWithoutReading(t *testing.T) {
+	for doc, want := range map[string]int{
+		`[]`:                 0,
+		`["a"]`:              1,
+		"[ \"a\" ,\n\"b\" ]": 2,
+		`["a","b\n","c"]`:    1,
+		`["a",1,"c"]`:        1,
+		`[null,"a"]`:         0,
+		`["a","b"`:           2,
+		`["a" "b"]`:          1,
+	} {
+		s := &Stream{data: []byte(doc)}
+		if !s.Open('[') {
+			t.Fatalf("%s: no array", doc)
+		}
+		if got := s.PlainStringItemsAhead(); got != want || s.pos != 1 {
+			t.Errorf("%s: %d plain items ahead, want %d; the stream moved to %d", doc, got, want, s.pos)
+		}
+	}
+}
+
+// A string list is allocated once, at its length: a list of Docker's
+// hundreds of syscall names costs no more allocations than a list of one.
+func TestStringListIsAllocatedOnce(t *testing.T) {
+	list := func(n int) []byte {
+		items := make([]string, n)
+		for i := range items {
+			items[i] = `"name` + strconv.Itoa(i) + `"`
+		}
+		return []byte("[" + strings.Join(items, ",") + "]")
+	}
+	allocs := func(doc []byte) float64 {
+		return testing.AllocsPerRun(20, func() {
+			if v, ok := DecodeWith(doc, fastDecodeSliceOfString); !ok || len(*v) == 0 {
+				t.Fatalf("%.20s…: not read", doc)
+			}
+		})
+	}
+	one, many := allocs(list(1)), allocs(list(300))
+	if many != one {
+		t.Errorf("a list of 300 names takes %v allocations, a list of one %v", many, one)
 	}
 }

@@ -282,14 +282,21 @@ func (g *generator) emit(t reflect.Type) {
 	case reflect.Slice:
 		et := g.typeExpr(t.Elem())
 		fmt.Fprintf(w, "if !s.Open('[') {\nreturn s.Null()\n}\n")
-		fmt.Fprintf(w, "var prefix [%d]%s\nitems := prefix[:0]\n", slicePrefix, et)
 		if t.Elem().Kind() == reflect.String {
-			// Plain strings are read in one pass; the general loop
-			// below reads whatever follows the first that is not.
-			fmt.Fprintf(w, "for {\ntext, ok := s.PlainStringItem()\nif !ok {\nbreak\n}\nitems = append(items, %s(text))\n}\n", et)
+			// The plain strings ahead are read in one pass into a slice
+			// of their number; the loop reads whatever follows the
+			// first that is not.
+			fmt.Fprintf(w, "items := %sPlainStrings[%s](s)\n", g.tree, et)
+		} else {
+			fmt.Fprintf(w, "var prefix [%d]%s\nitems := prefix[:0]\n", slicePrefix, et)
 		}
-		fmt.Fprintf(w, "for s.More() {\nvar item %s\nif !%s(s, &item) {\nreturn false\n}\nitems = append(items, item)\n}\n", et, g.need(t.Elem()))
-		fmt.Fprintf(w, "if !s.Close() {\nreturn false\n}\n*v = append(make(%s, 0, len(items)), items...)\nreturn true\n", te)
+		fmt.Fprintf(w, "for s.More() {\nvar item %s\nif !%s(s, &item) {\nreturn false\n}\nitems = append(items, item)\n}\nif !s.Close() {\nreturn false\n}\n", et, g.need(t.Elem()))
+		if t.Elem().Kind() == reflect.String {
+			// [] is an empty slice, not a missing one.
+			fmt.Fprintf(w, "if items == nil {\nitems = %s{}\n}\n*v = items\nreturn true\n", te)
+		} else {
+			fmt.Fprintf(w, "*v = append(make(%s, 0, len(items)), items...)\nreturn true\n", te)
+		}
 	case reflect.Map:
 		fmt.Fprintf(w, "if !s.Open('{') {\nreturn s.Null()\n}\n")
 		fmt.Fprintf(w, "entries := make(%s)\nfor s.More() {\nkey, ok := s.NameText()\nif !ok {\nreturn false\n}\nvar value %s\nif !%s(s, &value) {\nreturn false\n}\nentries[%s(key)] = value\n}\n", te, g.typeExpr(t.Elem()), g.need(t.Elem()), g.typeExpr(t.Key()))
