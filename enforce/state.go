@@ -33,8 +33,14 @@ import (
 //
 // The record is written at an admitted create, run or restore, root-only
 // (0600, in runc's 0700 root), atomically; read at exec and update, where
-// one that anyone but root could have written is refused; and unlinked at
-// delete. Without a record (a container created before guard-runtime was
+// one that anyone but root could have written is refused. A delete moves
+// it into the container's own directory, <root>/<id>/guard-runtime.policy:
+// guard-runtime execs the runtime and never learns whether the delete
+// succeeded, and runc refuses to delete a running container without
+// --force. Where runc deletes the container, it removes that directory
+// and the record with it; where it refuses, the record is still found
+// there, so a delete cannot strip a living container of its policy.
+// Without a record (a container created before guard-runtime was
 // installed, or directly with runc), the configured policy applies.
 
 // policyRecordSuffix ends a record's file name; '@' is outside runc's
@@ -67,9 +73,18 @@ func validContainerID(id string) error {
 	return nil
 }
 
+// policyRecordInContainer names the record once a delete has moved it
+// into the container's directory.
+const policyRecordInContainer = "guard-runtime.policy"
+
 // policyRecordPath is where the record of container id lives under root.
 func policyRecordPath(root, id string) string {
 	return filepath.Join(root, id+policyRecordSuffix)
+}
+
+// movedPolicyRecordPath is where a delete has moved the record.
+func movedPolicyRecordPath(root, id string) string {
+	return filepath.Join(root, id, policyRecordInContainer)
 }
 
 // rememberPolicy records that container id is created under p. A
@@ -129,6 +144,10 @@ func (g *Gate) containerPolicy(id string) (*Policy, error) {
 		return nil, fmt.Errorf("guard-runtime: %w", err)
 	}
 	rec, err := readPolicyRecord(policyRecordPath(g.Inv.RootDir(), id))
+	if errors.Is(err, fs.ErrNotExist) {
+		// A delete that runc refused leaves it in the container's directory.
+		rec, err = readPolicyRecord(movedPolicyRecordPath(g.Inv.RootDir(), id))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return g.policy("")
 	}
@@ -251,14 +270,27 @@ func decodePolicyRecordMembers(data []byte) (*policyRecord, error) {
 	return rec, nil
 }
 
-// forgetPolicy removes the record of the container a delete names. It is
-// on the path of every delete, so it costs one unlink and nothing else,
-// and it never fails the delete: a record left behind is replaced when the
-// id is created again.
+// forgetPolicy hands the record of the container a delete names to the
+// runtime's delete: it moves it into the container's directory, which runc
+// removes only when it deletes the container. Where there is no such
+// directory, there is no container to protect, and a record left by a
+// create that never reached the runtime is removed. It is on the path of
+// every delete, so it costs one rename in the usual case, and it never
+// fails the delete: a record left behind is replaced when the id is
+// created again.
 func (g *Gate) forgetPolicy() {
 	id := g.Inv.ContainerID()
 	if validContainerID(id) != nil {
 		return
 	}
-	_ = syscall.Unlink(policyRecordPath(g.Inv.RootDir(), id))
+	root := g.Inv.RootDir()
+	record := policyRecordPath(root, id)
+	err := unix.Rename(record, movedPolicyRecordPath(root, id))
+	if err != unix.ENOENT && err != unix.ENOTDIR {
+		return // moved, or kept where it was: never lose a living container's record
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(filepath.Join(root, id), &st); err == unix.ENOENT || (err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR) {
+		_ = unix.Unlink(record)
+	}
 }

@@ -95,14 +95,21 @@ func TestRestoreReadsTheBundleFlag(t *testing.T) {
 	}
 }
 
+// runningUnderRestricted creates container id under restricted, and the
+// directory runc keeps for it while it exists.
+func runningUnderRestricted(t *testing.T, root, id string) {
+	t.Helper()
+	if err := testGate(t, "--guard-policy=restricted", "--root", root, "create", "--bundle", testBundle(t, compliantSpec()), id).enforce(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(root, id), 0o711); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestCreateOfAnExistingIdKeepsThatContainersRecord(t *testing.T) {
 	root := t.TempDir()
-	if err := testGate(t, "--guard-policy=restricted", "--root", root, "create", "--bundle", testBundle(t, compliantSpec()), "c1").enforce(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(root, "c1"), 0o711); err != nil { // runc's state of the running c1
-		t.Fatal(err)
-	}
+	runningUnderRestricted(t, root, "c1")
 	// runc will refuse this create; it must not change c1's policy first.
 	if err := testGate(t, "--guard-policy=baseline", "--root", root, "create", "--bundle", testBundle(t, rootSpec()), "c1").enforce(); err != nil {
 		t.Fatal(err)
@@ -209,7 +216,7 @@ func TestDeleteForgetsThePolicy(t *testing.T) {
 	outside := writeFile(t, root, "x@guard-runtime.policy", []byte("{}"))
 	testGate(t, "--root", root, "delete", "--force", "c1").forgetPolicy()
 	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("record kept after delete: %v", err)
+		t.Errorf("record of a container runc does not know kept after delete: %v", err)
 	}
 	testGate(t, "--root", filepath.Join(root, "sub"), "delete", "../x").forgetPolicy()
 	testGate(t, "--root", root, "delete", "never-created").forgetPolicy()
@@ -219,7 +226,38 @@ func TestDeleteForgetsThePolicy(t *testing.T) {
 	}
 }
 
-// Every delete goes through forgetPolicy: it must stay one unlink.
+// guard-runtime does not see the outcome of the delete it hands to the
+// runtime, and runc refuses to delete a running container without
+// --force: the record goes into the container's directory, which runc
+// removes with the container, and a refused delete leaves the container
+// judged by the policy it was created under.
+func TestDeleteLeavesTheRecordToTheRuntimesDelete(t *testing.T) {
+	root := t.TempDir()
+	runningUnderRestricted(t, root, "c1")
+	testGate(t, "--guard-policy=audit", "--root", root, "delete", "c1").forgetPolicy()
+	if _, err := os.Stat(filepath.Join(root, "c1", "guard-runtime.policy")); err != nil {
+		t.Fatalf("the record is not in the container's directory after a delete: %v", err)
+	}
+	p, err := testGate(t, "--guard-policy=audit", "--root", root, "exec", "c1").containerPolicy("c1")
+	if err != nil || p.Name != "restricted" {
+		t.Fatalf("after a delete runc refused, exec is judged by %v (%v), want restricted", p, err)
+	}
+	// A second delete leaves it there; runc's delete of the container
+	// takes it with the directory.
+	testGate(t, "--root", root, "delete", "c1").forgetPolicy()
+	if _, err := os.Stat(filepath.Join(root, "c1", "guard-runtime.policy")); err != nil {
+		t.Fatalf("a second delete lost the record: %v", err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "c1")); err != nil {
+		t.Fatal(err)
+	}
+	p, err = testGate(t, "--guard-policy=audit", "--root", root, "exec", "c1").containerPolicy("c1")
+	if err != nil || p.Name != "audit" {
+		t.Fatalf("once the container is gone, exec is judged by %v (%v), want the configured audit", p, err)
+	}
+}
+
+// Every delete goes through forgetPolicy: it must stay a few system calls.
 func BenchmarkForgetPolicyWithoutRecord(b *testing.B) {
 	root := b.TempDir()
 	g := &Gate{Inv: mustParse(b, "--root", root, "delete", "--force", "d918ce055f27093aaad30d6f5eb40999d0a21ba046a56728b8832ff5a8c04493")}

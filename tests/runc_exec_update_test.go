@@ -196,6 +196,14 @@ func TestExecIntoARestrictedContainer(t *testing.T) {
 			t.Errorf("descriptors of the exec: %v\n%s%s", err, out, errOut)
 		}
 	})
+	t.Run("after a delete runc refuses, still gets the creator's", func(t *testing.T) {
+		if _, errOut, err := c.guard("audit", nil, "delete", id); err == nil {
+			t.Fatalf("runc deleted a running container without --force:\n%s", errOut)
+		}
+		file := execProcess(t, "exec-user-0.json", runs("true"))
+		_, errOut, err := c.guard("audit", nil, "exec", "--process", file, id)
+		c.assertDenied(t, errOut, err, `policy "restricted" denied exec in container `+id+`: runs as root`)
+	})
 	t.Run("without --process as root is denied", func(t *testing.T) {
 		_, errOut, err := c.guard("", nil, "exec", "--user", "0", id, "true")
 		c.assertDenied(t, errOut, err, "runs as root")
