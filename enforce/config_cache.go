@@ -109,7 +109,7 @@ func lookupConfig(path string, id fileIdentity) *Config {
 		return nil
 	}
 	e, ok := decodeConfigEntry(data)
-	if !ok || e.Magic != configCacheMagic || e.Path != path || e.Identity != string(id.appendKey(nil)) || e.Config == nil {
+	if !ok || e.Magic != configEntryMagic() || e.Path != path || e.Identity != string(id.appendKey(nil)) || e.Config == nil {
 		return nil
 	}
 	return e.Config
@@ -121,7 +121,7 @@ func storeConfig(path string, id fileIdentity, cfg *Config) {
 		return
 	}
 	defer cache.close()
-	data, err := encodeCacheEntry(&configEntry{Magic: configCacheMagic, Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
+	data, err := encodeCacheEntry(&configEntry{Magic: configEntryMagic(), Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
 	if err != nil || len(data) > maxConfigEntry {
 		return
 	}
@@ -159,7 +159,7 @@ func (c *verifyCache) pruneConfigEntries(keep string) {
 			continue
 		}
 		e, ok := decodeConfigEntry(data)
-		if !ok || e.Magic != configCacheMagic || !filepath.IsAbs(e.Path) || configEntryName(e.Path) != name {
+		if !ok || e.Magic != configEntryMagic() || !filepath.IsAbs(e.Path) || configEntryName(e.Path) != name {
 			continue // not an entry this version wrote: left alone
 		}
 		var st unix.Stat_t

@@ -63,7 +63,7 @@ func loadPolicyCached(dir, name, cacheDir string) (*Policy, error) {
 	// told apart from the next one.
 	after, okAfter := policySources(dir, name)
 	if ok && okAfter && sameSources(before, after) && sourcesSettled(before, cacheNow()) {
-		cache.storePolicy(entryName, &policyEntry{Magic: policyCacheMagic, Dir: dir, Name: name, Files: before, Policy: p})
+		cache.storePolicy(entryName, &policyEntry{Magic: policyEntryMagic(), Dir: dir, Name: name, Files: before, Policy: p})
 	}
 	return p, nil
 }
@@ -78,7 +78,7 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 		return nil
 	}
 	e, ok := decodePolicyEntry(data)
-	if !ok || e.Magic != policyCacheMagic || e.Dir != dir || e.Name != name || e.Policy == nil {
+	if !ok || e.Magic != policyEntryMagic() || e.Dir != dir || e.Name != name || e.Policy == nil {
 		return nil
 	}
 	for _, f := range e.Files {
@@ -103,6 +103,20 @@ var (
 	generatedPolicyEntryDecoder func(s *spec.Stream, e *policyEntry) bool
 	generatedConfigEntryDecoder func(s *spec.Stream, e *configEntry) bool
 )
+
+// entrySchema is the digest of the generated decoders, and so of the
+// entries' types: part of every entry's magic, so that an entry written by
+// a version whose types differ is not read as this version's (a setting it
+// lacks would read as off). "" until generated.
+var entrySchema string
+
+func registerEntrySchema(schema string) { entrySchema = schema }
+
+// policyEntryMagic and configEntryMagic begin the entries this version
+// writes and reads.
+func policyEntryMagic() string { return policyCacheMagic + "+" + entrySchema }
+
+func configEntryMagic() string { return configCacheMagic + "+" + entrySchema }
 
 // registerGeneratedDecoder is how the generated file makes its decoders known.
 func registerGeneratedDecoder(decoder any) {

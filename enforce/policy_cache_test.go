@@ -158,3 +158,37 @@ func TestCacheEntriesLeaveOutZeroMembers(t *testing.T) {
 		t.Fatalf("the entry does not read back as the policy")
 	}
 }
+
+// An entry written for other types (another version of guard-runtime,
+// whose policy has other settings) is not read: a setting it lacks would
+// read as off.
+func TestCacheEntryOfOtherTypesIsNotRead(t *testing.T) {
+	settledClock(t)
+	dir, cacheDir := copyPolicies(t, "baseline"), filepath.Join(t.TempDir(), "cache")
+	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := openVerifyCache(cacheDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := policyEntryName(dir, "baseline")
+	if cache.lookupPolicy(name, dir, "baseline") == nil {
+		t.Fatal("no usable cache entry after a load")
+	}
+	entry := filepath.Join(cacheDir, name)
+	data, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entrySchema == "" || !strings.Contains(string(data), policyEntryMagic()) {
+		t.Fatalf("the entry's magic does not name the schema %q: %.80s", entrySchema, data)
+	}
+	other := strings.Replace(string(data), policyEntryMagic(), policyCacheMagic+"+0000000000000000", 1)
+	if err := os.WriteFile(entry, []byte(other), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cache.lookupPolicy(name, dir, "baseline") != nil {
+		t.Fatal("an entry of other types was read")
+	}
+}

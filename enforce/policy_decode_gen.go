@@ -11,6 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
+	registerEntrySchema("a7a5167070265b20")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {

@@ -13,11 +13,12 @@ var regenerate = flag.Bool("regenerate", false, "rewrite policy_decode_gen.go fr
 const generatedPolicyDecoder = "policy_decode_gen.go"
 
 var policyDecoderConfig = gendecode.Config{
-	Package:     "enforce",
-	PackagePath: "github.com/guard-runtime/guard-runtime/enforce",
-	Roots:       []reflect.Type{reflect.TypeFor[policyEntry](), reflect.TypeFor[configEntry]()},
-	Register:    "registerGeneratedDecoder(%s)",
-	Regenerate:  "go generate ./enforce/ (delete this file first if the package no longer builds)",
+	Package:        "enforce",
+	PackagePath:    "github.com/guard-runtime/guard-runtime/enforce",
+	Roots:          []reflect.Type{reflect.TypeFor[policyEntry](), reflect.TypeFor[configEntry]()},
+	Register:       "registerGeneratedDecoder(%s)",
+	Regenerate:     "go generate ./enforce/ (delete this file first if the package no longer builds)",
+	RegisterSchema: "registerEntrySchema(%q)",
 }
 
 // The committed decoder must be that of today's Policy: a new setting
