@@ -3,12 +3,14 @@ package enforce
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// MountDestinations keeps mounts off the container's /proc and /sys, and
-// the host's /proc and /sys out of the container.
+// MountDestinations keeps mounts off the container's /proc and /sys, the
+// kernel's proc, sysfs and cgroup filesystems to the engine's own mounts,
+// and the host's /proc and /sys out of the container.
 //
 // Fields: mounts[].destination, .type, .source and .options (config.json).
 //
@@ -21,6 +23,13 @@ import (
 //     could hide or replace what the kernel and the masked paths protect.
 //     The engines' other mounts (tmpfs at /dev, devpts, mqueue at
 //     /dev/mqueue, shm at /dev/shm) are not under /proc or /sys.
+//   - A mount that is not a bind and whose type is one of the types in
+//     standard (proc, sysfs, cgroup, cgroup2) only as one of the standard
+//     mounts, wherever it is placed: a second proc at /hostproc is a fresh
+//     procfs without the masked and read-only paths, whose
+//     /hostproc/sys/kernel/core_pattern names a program the host's kernel
+//     runs as root; a second sysfs or cgroup is just as open. runc itself
+//     refuses a proc only under /proc, not elsewhere.
 //   - A bind mount whose source, as written or resolved (see HostPaths), is
 //     not a protected path, inside one, or an ancestor of one: a bind of the
 //     host's /proc or /sys hands the container the host's processes and
@@ -76,15 +85,21 @@ func (c *MountDestinations) Check(in *Input, r *Report) {
 
 func (c *MountDestinations) checkDestination(r *Report, i int, m specs.Mount) {
 	dest := cleanDestination(m.Destination)
-	protected, ok := c.protectedBy(dest)
-	if !ok || c.isStandard(dest, m) {
+	if c.isStandard(dest, m) {
 		return
 	}
-	kind := m.Type
-	if isBindMount(m.Options) {
-		kind = "bind"
+	bind := isBindMount(m.Options)
+	if protected, ok := c.protectedBy(dest); ok {
+		kind := m.Type
+		if bind {
+			kind = "bind"
+		}
+		r.Deny(mountField(i, "destination"), "a %s mount at %s is not allowed by policy %s: only the engine's own proc, sysfs and cgroup mounts may be placed on %s; remove the -v, --mount or --tmpfs option that targets it", kind, dest, r.Policy(), protected)
+		return
 	}
-	r.Deny(mountField(i, "destination"), "a %s mount at %s is not allowed by policy %s: only the engine's own proc, sysfs and cgroup mounts may be placed on %s; remove the -v, --mount or --tmpfs option that targets it", kind, dest, r.Policy(), protected)
+	if !bind && c.isStandardType(m.Type) {
+		r.Deny(mountField(i, "type"), "a %s mount at %s is not allowed by policy %s: a %s mount outside %s is a second copy of the kernel's interface without the masked and read-only paths, through which the container can change the host's kernel settings; remove the --mount option that asks for it", m.Type, dest, r.Policy(), m.Type, c.standardPlaces(m.Type))
+	}
 }
 
 func (c *MountDestinations) checkBindSource(in *Input, r *Report, i int, m specs.Mount) {
@@ -119,4 +134,21 @@ func (c *MountDestinations) isStandard(dest string, m specs.Mount) bool {
 	return slices.ContainsFunc(c.Standard, func(s StandardMount) bool {
 		return s.Destination == dest && s.Type == m.Type && s.Source == m.Source
 	})
+}
+
+// isStandardType reports whether typ is the type of a standard mount.
+func (c *MountDestinations) isStandardType(typ string) bool {
+	return slices.ContainsFunc(c.Standard, func(s StandardMount) bool { return s.Type == typ })
+}
+
+// standardPlaces names where the standard mounts of type typ go, for
+// messages.
+func (c *MountDestinations) standardPlaces(typ string) string {
+	var places []string
+	for _, s := range c.Standard {
+		if s.Type == typ && !slices.Contains(places, s.Destination) {
+			places = append(places, s.Destination)
+		}
+	}
+	return strings.Join(places, " and ")
 }

@@ -33,6 +33,10 @@ func mountIndex(dest string) int {
 
 func TestMountDestinationsFixtures(t *testing.T) {
 	newDest := fmt.Sprintf("/mounts/%d/destination", len(compliantSpec().Mounts))
+	newType := fmt.Sprintf("/mounts/%d/type", len(compliantSpec().Mounts))
+	kernel := func(typ, dest string) specs.Mount {
+		return specs.Mount{Destination: dest, Type: typ, Source: typ, Options: []string{"nosuid", "noexec", "nodev"}}
+	}
 	tmpfs := func(dest string) specs.Mount {
 		return specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "noexec"}}
 	}
@@ -59,6 +63,18 @@ func TestMountDestinationsFixtures(t *testing.T) {
 		{name: "cgroup at /sys/fs/cgroup/x", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Destination = "/sys/fs/cgroup/x" }),
 			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/sys/fs/cgroup"))},
 		{name: "proc at /proc/ (cleaned)", change: changeMountAt("/proc", func(m *specs.Mount) { m.Destination = "/proc/" }), verdict: Allow},
+		{name: "a second proc outside /proc", change: addMount(kernel("proc", "/hostproc")), verdict: DenyVerdict, field: newType},
+		{name: "a second proc at /procfs", change: addMount(kernel("proc", "/procfs")), verdict: DenyVerdict, field: newType},
+		{name: "a second proc with another source", change: addMount(specs.Mount{Destination: "/p", Type: "proc", Source: "none"}), verdict: DenyVerdict, field: newType},
+		{name: "a second sysfs outside /sys", change: addMount(kernel("sysfs", "/hostsys")), verdict: DenyVerdict, field: newType},
+		{name: "a read-only sysfs outside /sys", change: addMount(specs.Mount{Destination: "/hostsys", Type: "sysfs", Source: "sysfs", Options: []string{"ro"}}),
+			verdict: DenyVerdict, field: newType},
+		{name: "a cgroup outside /sys/fs/cgroup", change: addMount(kernel("cgroup", "/cg")), verdict: DenyVerdict, field: newType},
+		{name: "a cgroup2 outside /sys/fs/cgroup", change: addMount(kernel("cgroup2", "/cg")), verdict: DenyVerdict, field: newType},
+		{name: "the /proc mount moved elsewhere", change: changeMountAt("/proc", func(m *specs.Mount) { m.Destination = "/hostproc" }),
+			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/type", mountIndex("/proc"))},
+		{name: "a volume bind whose type says proc", change: addMount(specs.Mount{Destination: "/data", Type: "proc", Source: "/var/lib/docker/volumes/data/_data", Options: []string{"rbind"}}),
+			verdict: Allow},
 		{name: "host /proc bound elsewhere", change: addMount(dockerBind("/proc", "/host/proc")), verdict: DenyVerdict, field: newMountField},
 		{name: "host /sys/kernel bound elsewhere", change: addMount(dockerBind("/sys/kernel", "/k")), verdict: DenyVerdict, field: newMountField},
 		{name: "host /proc by //", change: addMount(dockerBind("//proc//1", "/p")), verdict: DenyVerdict, field: newMountField},
@@ -105,6 +121,35 @@ func TestMountDestinationsValidation(t *testing.T) {
 	} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v was accepted", c)
+		}
+	}
+}
+
+func TestKernelFilesystemOutsideItsPlaceSaysWhere(t *testing.T) {
+	cases := []struct {
+		mount specs.Mount
+		wants []string
+	}{
+		{specs.Mount{Destination: "/hostproc", Type: "proc", Source: "proc"},
+			[]string{"a proc mount at /hostproc", "outside /proc", "without the masked and read-only paths", "remove the --mount option"}},
+		{specs.Mount{Destination: "/cg", Type: "cgroup2", Source: "cgroup2"},
+			[]string{"a cgroup2 mount at /cg", "outside /sys/fs/cgroup"}},
+	}
+	field := fmt.Sprintf("/mounts/%d/type", len(compliantSpec().Mounts))
+	for _, policy := range []string{"baseline", "k8s-baseline", "k8s-restricted"} {
+		for _, c := range cases {
+			s := compliantSpec()
+			addMount(c.mount)(s)
+			d := judgeSpec(t, loadShipped(t, policy), s)
+			v := violationAt(d, field)
+			if d.Verdict != DenyVerdict || v.Control != "mountDestinations" {
+				t.Fatalf("%s: %s at %s admitted: %+v", policy, c.mount.Type, c.mount.Destination, d.Violations)
+			}
+			for _, want := range append(c.wants, "policy "+policy) {
+				if !strings.Contains(v.Message, want) {
+					t.Errorf("%s: message lacks %q: %s", policy, want, v.Message)
+				}
+			}
 		}
 	}
 }
