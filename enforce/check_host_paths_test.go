@@ -455,7 +455,9 @@ func TestDockerConfigsHostNamespacesAndMounts(t *testing.T) {
 		"ipc-host.json":         {"hostNamespaces /linux/namespaces", "hostPaths /mounts/9/source"},
 		"network-host.json":     {"hostNamespaces /linux/namespaces/1/path"},
 		"pid-host.json":         {"hostNamespaces /linux/namespaces"},
-		"uts-host.json":         {"hostNamespaces /linux/namespaces"},
+		// --privileged leaves /sys and /sys/fs/cgroup writable.
+		"privileged.json": {"mountDestinations /mounts/3/options", "mountDestinations /mounts/4/options"},
+		"uts-host.json":   {"hostNamespaces /linux/namespaces"},
 	}
 	restrictedOnly := map[string][]string{
 		// /srv/shared is no sensitive path, but a host path all the same.

@@ -23,6 +23,13 @@ import (
 //     could hide or replace what the kernel and the masked paths protect.
 //     The engines' other mounts (tmpfs at /dev, devpts, mqueue at
 //     /dev/mqueue, shm at /dev/shm) are not under /proc or /sys.
+//   - A standard mount with readOnly: true only when it ends read-only:
+//     ro after any rw, or rro after any rrw, among its options, which runc
+//     applies in order (see HostPaths). Engines mount sysfs and cgroup read-only
+//     unless the container is privileged; written to, sysfs reaches the
+//     host's devices and kernel (/sys/kernel/uevent_helper names a program
+//     the kernel runs as root), and a cgroup v1 hierarchy's release_agent
+//     does the same.
 //   - A mount that is not a bind and whose type is one of the types in
 //     standard (proc, sysfs, cgroup, cgroup2) only as one of the standard
 //     mounts, wherever it is placed: a second proc at /hostproc is a fresh
@@ -43,16 +50,19 @@ import (
 //	  protected: [/proc, /sys]
 //	  standard:
 //	    - {destination: /proc, type: proc, source: proc}
+//	    - {destination: /sys, type: sysfs, source: sysfs, readOnly: true}
 type MountDestinations struct {
 	Protected []string        `yaml:"protected"`
 	Standard  []StandardMount `yaml:"standard"`
 }
 
-// StandardMount is an engine's own mount on a protected path.
+// StandardMount is an engine's own mount on a protected path; ReadOnly
+// requires it to end read-only.
 type StandardMount struct {
 	Destination string `yaml:"destination"`
 	Type        string `yaml:"type"`
 	Source      string `yaml:"source"`
+	ReadOnly    bool   `yaml:"readOnly,omitempty"`
 }
 
 // Validate implements Control.
@@ -85,7 +95,10 @@ func (c *MountDestinations) Check(in *Input, r *Report) {
 
 func (c *MountDestinations) checkDestination(r *Report, i int, m specs.Mount) {
 	dest := cleanDestination(m.Destination)
-	if c.isStandard(dest, m) {
+	if s := c.standard(dest, m); s != nil {
+		if s.ReadOnly && !isReadOnlyMount(m.Options) {
+			r.Deny(mountField(i, "options"), "the %s mount at %s is not read-only (its options must end with ro after any rw: runc applies them in order), which policy %s does not allow: a writable %s lets the container change the host's kernel settings; engines mount it read-only unless the container is privileged: remove --privileged, or the rw option", m.Type, dest, r.Policy(), m.Type)
+		}
 		return
 	}
 	bind := isBindMount(m.Options)
@@ -127,13 +140,17 @@ func (c *MountDestinations) protectedBy(dest string) (string, bool) {
 	return "", false
 }
 
-func (c *MountDestinations) isStandard(dest string, m specs.Mount) bool {
+// standard returns the standard mount that m at dest is, or nil.
+func (c *MountDestinations) standard(dest string, m specs.Mount) *StandardMount {
 	if isBindMount(m.Options) {
-		return false
+		return nil
 	}
-	return slices.ContainsFunc(c.Standard, func(s StandardMount) bool {
-		return s.Destination == dest && s.Type == m.Type && s.Source == m.Source
-	})
+	for i := range c.Standard {
+		if s := &c.Standard[i]; s.Destination == dest && s.Type == m.Type && s.Source == m.Source {
+			return s
+		}
+	}
+	return nil
 }
 
 // isStandardType reports whether typ is the type of a standard mount.

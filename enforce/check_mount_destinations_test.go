@@ -34,6 +34,8 @@ func mountIndex(dest string) int {
 func TestMountDestinationsFixtures(t *testing.T) {
 	newDest := fmt.Sprintf("/mounts/%d/destination", len(compliantSpec().Mounts))
 	newType := fmt.Sprintf("/mounts/%d/type", len(compliantSpec().Mounts))
+	sysOptions := fmt.Sprintf("/mounts/%d/options", mountIndex("/sys"))
+	cgroupOptions := fmt.Sprintf("/mounts/%d/options", mountIndex("/sys/fs/cgroup"))
 	kernel := func(typ, dest string) specs.Mount {
 		return specs.Mount{Destination: dest, Type: typ, Source: typ, Options: []string{"nosuid", "noexec", "nodev"}}
 	}
@@ -63,6 +65,18 @@ func TestMountDestinationsFixtures(t *testing.T) {
 		{name: "cgroup at /sys/fs/cgroup/x", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Destination = "/sys/fs/cgroup/x" }),
 			verdict: DenyVerdict, field: fmt.Sprintf("/mounts/%d/destination", mountIndex("/sys/fs/cgroup"))},
 		{name: "proc at /proc/ (cleaned)", change: changeMountAt("/proc", func(m *specs.Mount) { m.Destination = "/proc/" }), verdict: Allow},
+		{name: "sysfs at /sys with rw after ro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "ro", "rw"} }),
+			verdict: DenyVerdict, field: sysOptions},
+		{name: "sysfs at /sys without ro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev"} }),
+			verdict: DenyVerdict, field: sysOptions},
+		{name: "sysfs at /sys with ro after rw", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"rw", "nosuid", "ro"} }), verdict: Allow},
+		{name: "sysfs at /sys with rro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "rro"} }), verdict: Allow},
+		{name: "cgroup at /sys/fs/cgroup with rw", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Options = append(m.Options, "rw") }),
+			verdict: DenyVerdict, field: cgroupOptions},
+		{name: "cgroup2 at /sys/fs/cgroup without ro", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) {
+			m.Type, m.Source, m.Options = "cgroup2", "cgroup2", []string{"nosuid", "noexec", "nodev"}
+		}), verdict: DenyVerdict, field: cgroupOptions},
+		{name: "proc at /proc with rw", change: changeMountAt("/proc", func(m *specs.Mount) { m.Options = append(m.Options, "rw") }), verdict: Allow},
 		{name: "a second proc outside /proc", change: addMount(kernel("proc", "/hostproc")), verdict: DenyVerdict, field: newType},
 		{name: "a second proc at /procfs", change: addMount(kernel("proc", "/procfs")), verdict: DenyVerdict, field: newType},
 		{name: "a second proc with another source", change: addMount(specs.Mount{Destination: "/p", Type: "proc", Source: "none"}), verdict: DenyVerdict, field: newType},
@@ -104,7 +118,7 @@ func TestHostProcBindIsDeniedByMountDestinationsItself(t *testing.T) {
 }
 
 func TestDockerDefaultMountsPassMountDestinations(t *testing.T) {
-	for _, name := range []string{"default.json", "privileged.json", "user-1000-read-only.json", "tmpfs-tmp.json"} {
+	for _, name := range []string{"default.json", "user-1000-read-only.json", "tmpfs-tmp.json"} {
 		data, id := dockerFixture(t, name)
 		d := judgeDocument(t, loadShipped(t, "baseline"), data, Context{Operation: OpCreate, ContainerID: id})
 		if slices.ContainsFunc(d.Violations, func(v Violation) bool { return v.Control == "mountDestinations" }) {
@@ -150,6 +164,21 @@ func TestKernelFilesystemOutsideItsPlaceSaysWhere(t *testing.T) {
 					t.Errorf("%s: message lacks %q: %s", policy, want, v.Message)
 				}
 			}
+		}
+	}
+}
+
+func TestWritableSysSaysItIsNotReadOnly(t *testing.T) {
+	s := compliantSpec()
+	changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "ro", "rw"} })(s)
+	d := judgeSpec(t, loadShipped(t, "baseline"), s)
+	v := violationAt(d, fmt.Sprintf("/mounts/%d/options", mountIndex("/sys")))
+	if d.Verdict != DenyVerdict || v.Control != "mountDestinations" {
+		t.Fatalf("a writable /sys was admitted: %+v", d.Violations)
+	}
+	for _, want := range []string{"the sysfs mount at /sys is not read-only", "end with ro after any rw", "policy baseline", "remove --privileged"} {
+		if !strings.Contains(v.Message, want) {
+			t.Errorf("message lacks %q: %s", want, v.Message)
 		}
 	}
 }

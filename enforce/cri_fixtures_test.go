@@ -56,7 +56,8 @@ var criCases = []criCase{
 		fields: []string{"/linux/maskedPaths"}, restrictedFields: []string{"/process/user/uid"}},
 	{file: "kubelet-container.json", baseline: Allow, k8sBaseline: Allow, k8sRestricted: Allow},
 	{file: "privileged-container.json", baseline: DenyVerdict, k8sBaseline: DenyVerdict, k8sRestricted: DenyVerdict,
-		fields: []string{"/process/capabilities/bounding", "/linux/devices", "/linux/resources/devices/0"}},
+		fields: []string{"/process/capabilities/bounding", "/linux/devices", "/linux/resources/devices/0",
+			"/mounts/4/options", "/mounts/5/options"}}, // /sys and /sys/fs/cgroup, writable
 	{file: "hostpath-etc-container.json", baseline: DenyVerdict, k8sBaseline: DenyVerdict, k8sRestricted: DenyVerdict,
 		fields: []string{"/mounts/6/source"}, restrictedFields: []string{"/process/user/uid"}},
 	// Its network namespace is the pause process's /proc/<pid>/ns/net, which

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("a7a5167070265b20")
+	registerEntrySchema("ec2bdc12909df0eb")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -1486,6 +1486,10 @@ func fastDecodeStandardMount(s *spec.Stream, v *StandardMount) bool {
 		switch string(name) {
 		case "Destination":
 			if !fastDecodeString(s, &v.Destination) {
+				return false
+			}
+		case "ReadOnly":
+			if !fastDecodeBool(s, &v.ReadOnly) {
 				return false
 			}
 		case "Source":
