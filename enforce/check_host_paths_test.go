@@ -20,7 +20,7 @@ import (
 )
 
 // hostMountControls are the controls of the host namespaces and mounts.
-var hostMountControls = []string{"hostNamespaces", "hostPaths", "mountDestinations", "mountPropagation"}
+var hostMountControls = []string{"hostNamespaces", "hostPaths", "mountDestinations", "mountTypes", "mountPropagation"}
 
 // judgeSpecIn judges s with a given runtime call context.
 func judgeSpecIn(t *testing.T, p *Policy, s *specs.Spec, ctx Context) *Decision {
@@ -118,7 +118,7 @@ func TestHostPathsFixtures(t *testing.T) {
 		{"bind by options whatever the type", specs.Mount{Destination: "/x", Type: "none", Source: "/etc", Options: []string{"bind"}}, denyBoth},
 		{"type bind without bind option names a host path too", specs.Mount{Destination: "/x", Type: "bind", Source: "/etc"}, denyBoth},
 		{"a host block device", specs.Mount{Destination: "/mnt", Type: "ext4", Source: "/dev/sda1"}, denyBoth},
-		{"a non-bind mount of a host path", specs.Mount{Destination: "/mnt", Type: "bind", Source: "/srv/data"}, allowBaseline},
+		{"a non-bind mount of a host path", specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "/srv/data"}, allowBaseline},
 		{"tmpfs names no host path", specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}}, allowBoth},
 		// Engine-managed binds.
 		{"the container's own hosts", dockerBind("/var/lib/docker/containers/"+id+"/hosts", "/etc/hosts"), allowBoth},

@@ -140,45 +140,35 @@ func TestMountDestinationsValidation(t *testing.T) {
 }
 
 func TestKernelFilesystemOutsideItsPlaceSaysWhere(t *testing.T) {
-	cases := []struct {
-		mount specs.Mount
-		wants []string
-	}{
-		{specs.Mount{Destination: "/hostproc", Type: "proc", Source: "proc"},
-			[]string{"a proc mount at /hostproc", "outside /proc", "without the masked and read-only paths", "remove the --mount option"}},
-		{specs.Mount{Destination: "/cg", Type: "cgroup2", Source: "cgroup2"},
-			[]string{"a cgroup2 mount at /cg", "outside /sys/fs/cgroup"}},
-	}
-	field := fmt.Sprintf("/mounts/%d/type", len(compliantSpec().Mounts))
 	for _, policy := range []string{"baseline", "k8s-baseline", "k8s-restricted"} {
-		for _, c := range cases {
-			s := compliantSpec()
-			addMount(c.mount)(s)
-			d := judgeSpec(t, loadShipped(t, policy), s)
-			v := violationAt(d, field)
-			if d.Verdict != DenyVerdict || v.Control != "mountDestinations" {
-				t.Fatalf("%s: %s at %s admitted: %+v", policy, c.mount.Type, c.mount.Destination, d.Violations)
-			}
-			for _, want := range append(c.wants, "policy "+policy) {
-				if !strings.Contains(v.Message, want) {
-					t.Errorf("%s: message lacks %q: %s", policy, want, v.Message)
-				}
-			}
-		}
+		requireDenial(t, policy, addMount(specs.Mount{Destination: "/hostproc", Type: "proc", Source: "proc"}), "mountDestinations", newTypeField,
+			"a proc mount at /hostproc", "outside /proc", "without the masked and read-only paths", "remove the --mount option")
+		requireDenial(t, policy, addMount(specs.Mount{Destination: "/cg", Type: "cgroup2", Source: "cgroup2"}), "mountDestinations", newTypeField,
+			"a cgroup2 mount at /cg", "outside /sys/fs/cgroup")
 	}
 }
 
 func TestWritableSysSaysItIsNotReadOnly(t *testing.T) {
+	rw := changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "ro", "rw"} })
+	requireDenial(t, "baseline", rw, "mountDestinations", fmt.Sprintf("/mounts/%d/options", mountIndex("/sys")),
+		"the sysfs mount at /sys is not read-only", "end with ro after any rw", "remove --privileged")
+}
+
+// requireDenial judges the compliant spec, changed, under a shipped policy:
+// control must deny it at field, with a message that holds wants and the
+// policy's name.
+func requireDenial(t *testing.T, policy string, change func(*specs.Spec), control, field string, wants ...string) {
+	t.Helper()
 	s := compliantSpec()
-	changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "ro", "rw"} })(s)
-	d := judgeSpec(t, loadShipped(t, "baseline"), s)
-	v := violationAt(d, fmt.Sprintf("/mounts/%d/options", mountIndex("/sys")))
-	if d.Verdict != DenyVerdict || v.Control != "mountDestinations" {
-		t.Fatalf("a writable /sys was admitted: %+v", d.Violations)
+	change(s)
+	d := judgeSpec(t, loadShipped(t, policy), s)
+	v := violationAt(d, field)
+	if d.Verdict != DenyVerdict || v.Control != control {
+		t.Fatalf("%s: no %s denial at %s: %+v", policy, control, field, d.Violations)
 	}
-	for _, want := range []string{"the sysfs mount at /sys is not read-only", "end with ro after any rw", "policy baseline", "remove --privileged"} {
+	for _, want := range append(wants, "policy "+policy) {
 		if !strings.Contains(v.Message, want) {
-			t.Errorf("message lacks %q: %s", want, v.Message)
+			t.Errorf("%s: message lacks %q: %s", policy, want, v.Message)
 		}
 	}
 }

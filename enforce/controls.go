@@ -29,5 +29,6 @@ type Controls struct {
 	HostNamespaces    *HostNamespaces    `yaml:"hostNamespaces,omitempty"`
 	HostPaths         *HostPaths         `yaml:"hostPaths,omitempty"`
 	MountDestinations *MountDestinations `yaml:"mountDestinations,omitempty"`
+	MountTypes        *MountTypes        `yaml:"mountTypes,omitempty"`
 	MountPropagation  *MountPropagation  `yaml:"mountPropagation,omitempty"`
 }

@@ -82,6 +82,7 @@ func (c *Controls) List() []NamedControl {
 		{"hostNamespaces", c.HostNamespaces != nil, c.HostNamespaces},
 		{"hostPaths", c.HostPaths != nil, c.HostPaths},
 		{"mountDestinations", c.MountDestinations != nil, c.MountDestinations},
+		{"mountTypes", c.MountTypes != nil, c.MountTypes},
 		{"mountPropagation", c.MountPropagation != nil, c.MountPropagation},
 	}
 	list := make([]NamedControl, 0, len(all))

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("ec2bdc12909df0eb")
+	registerEntrySchema("9e521e3bafe82493")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -280,6 +280,10 @@ func fastDecodeControls(s *spec.Stream, v *Controls) bool {
 			if !fastDecodePtrToMountPropagation(s, &v.MountPropagation) {
 				return false
 			}
+		case "MountTypes":
+			if !fastDecodePtrToMountTypes(s, &v.MountTypes) {
+				return false
+			}
 		case "NoNewPrivileges":
 			if !fastDecodePtrToNoNewPrivileges(s, &v.NoNewPrivileges) {
 				return false
@@ -519,6 +523,15 @@ func fastDecodePtrToMountPropagation(s *spec.Stream, v **MountPropagation) bool 
 	elem := new(MountPropagation)
 	*v = elem
 	return fastDecodeMountPropagation(s, elem)
+}
+
+func fastDecodePtrToMountTypes(s *spec.Stream, v **MountTypes) bool {
+	if s.Null() {
+		return true
+	}
+	elem := new(MountTypes)
+	*v = elem
+	return fastDecodeMountTypes(s, elem)
 }
 
 func fastDecodePtrToNoNewPrivileges(s *spec.Stream, v **NoNewPrivileges) bool {
@@ -898,6 +911,27 @@ func fastDecodeMountPropagation(s *spec.Stream, v *MountPropagation) bool {
 		switch string(name) {
 		case "Denied":
 			if !fastDecodeSliceOfString(s, &v.Denied) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return s.Close()
+}
+
+func fastDecodeMountTypes(s *spec.Stream, v *MountTypes) bool {
+	if !s.Open('{') {
+		return s.Null()
+	}
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
+		case "Allowed":
+			if !fastDecodeSliceOfString(s, &v.Allowed) {
 				return false
 			}
 		default:

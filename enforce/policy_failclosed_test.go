@@ -57,6 +57,8 @@ func brokenPolicies() []brokenPolicy {
 			want: []string{"line 4", "alowed"}},
 		{name: "unknown key in a standard mount", files: map[string]string{"p": "controls:\n  mountDestinations:\n    standard:\n      - {destination: /sys, type: sysfs, source: sysfs, readonly: true}\n"},
 			want: []string{"line 4", "readonly"}},
+		{name: "bind among the mount types", files: map[string]string{"p": "description: x\ncontrols:\n  mountTypes:\n    allowed: [tmpfs, bind]\n"},
+			want: []string{"line 3", `"bind"`, "hostPaths"}},
 		{name: "duplicate key", files: map[string]string{"p": "mode: enforce\nmode: audit\n"},
 			want: []string{"line 2", "mode"}},
 		{name: "wrong type", files: map[string]string{"p": "controls:\n  resources:\n    pids: {max: many}\n"},
