@@ -25,8 +25,9 @@ import (
 //     /dev/mqueue, shm at /dev/shm) are not under /proc or /sys.
 //   - A standard mount with readOnly: true only when it ends read-only:
 //     ro after any rw, or rro after any rrw, among its options, which runc
-//     applies in order (see HostPaths). Engines mount sysfs and cgroup read-only
-//     unless the container is privileged; written to, sysfs reaches the
+//     applies in order (see HostPaths). Engines mount sysfs and cgroup
+//     read-only unless the container is privileged (Podman on cgroup v2
+//     also when /sys/fs/cgroup is unmasked); written to, sysfs reaches the
 //     host's devices and kernel (/sys/kernel/uevent_helper names a program
 //     the kernel runs as root), and a cgroup v1 hierarchy's release_agent
 //     does the same.
@@ -97,7 +98,7 @@ func (c *MountDestinations) checkDestination(r *Report, i int, m specs.Mount) {
 	dest := cleanDestination(m.Destination)
 	if s := c.standard(dest, m); s != nil {
 		if s.ReadOnly && !isReadOnlyMount(m.Options) {
-			r.Deny(mountField(i, "options"), "the %s mount at %s is not read-only (its options must end with ro after any rw: runc applies them in order), which policy %s does not allow: a writable %s lets the container change the host's kernel settings; engines mount it read-only unless the container is privileged: remove --privileged, or the rw option", m.Type, dest, r.Policy(), m.Type)
+			r.Deny(mountField(i, "options"), "the %s mount at %s is not read-only (its options must end with ro after any rw: runc applies them in order), which policy %s does not allow: a writable %s lets the container change the host's kernel settings; engines mount it read-only unless the container is privileged: remove --privileged (Podman: also --security-opt unmask=ALL or unmask=/sys/fs/cgroup), or the rw option", m.Type, dest, r.Policy(), m.Type)
 		}
 		return
 	}

@@ -151,7 +151,7 @@ func TestKernelFilesystemOutsideItsPlaceSaysWhere(t *testing.T) {
 func TestWritableSysSaysItIsNotReadOnly(t *testing.T) {
 	rw := changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "ro", "rw"} })
 	requireDenial(t, "baseline", rw, "mountDestinations", fmt.Sprintf("/mounts/%d/options", mountIndex("/sys")),
-		"the sysfs mount at /sys is not read-only", "end with ro after any rw", "remove --privileged")
+		"the sysfs mount at /sys is not read-only", "end with ro after any rw", "remove --privileged", "unmask=/sys/fs/cgroup")
 }
 
 // requireDenial judges the compliant spec, changed, under a shipped policy:
