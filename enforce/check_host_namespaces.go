@@ -34,8 +34,12 @@ import (
 //   - Joining another container's namespace (/proc/<pid>/ns/<type> of a
 //     process outside the host's namespace) stays allowed.
 //   - A path that cannot be examined is denied: guard-runtime does not admit
-//     what it cannot check. A relative path is taken from the bundle
-//     directory, where runc runs.
+//     what it cannot check.
+//   - A relative path is denied: runc checks that it exists from the bundle
+//     directory, where it runs, but its init process opens it from the
+//     root filesystem's directory (runc 1.1: a bundle's "netns" passes the
+//     check while rootfs/netns is the namespace joined), so it names no one
+//     file that could be judged. Engines write absolute paths.
 //   - Some VMs' init refuses even root a look at /proc/1/ns (EACCES). That
 //     reference is then skipped and guard-runtime's own namespaces, which
 //     are the engine's, decide; if no reference can be read, the path is
@@ -108,7 +112,11 @@ func (c *HostNamespaces) Check(in *Input, r *Report) {
 			continue
 		}
 		field := fmt.Sprintf("/linux/namespaces/%d/path", i)
-		host, known, why := isHostNamespace(in.Bundle, ns)
+		if !filepath.IsAbs(ns.Path) {
+			r.Deny(field, "the %s namespace path %s is relative: runc checks it in the bundle directory but joins the namespace it finds from the root filesystem's directory, so policy %s cannot tell which namespace that is; give an absolute path such as /proc/<pid>/ns/%s", ns.Type, ns.Path, r.Policy(), nsFiles[ns.Type])
+			continue
+		}
+		host, known, why := isHostNamespace(ns)
 		switch {
 		case !known:
 			r.Deny(field, "the %s namespace %s cannot be told from the host's (%s), and policy %s does not admit what it cannot check: make sure the path exists on this host, or %s", ns.Type, ns.Path, why, r.Policy(), hostModeHint(ns.Type))
@@ -118,13 +126,10 @@ func (c *HostNamespaces) Check(in *Input, r *Report) {
 	}
 }
 
-// isHostNamespace reports whether ns names a host namespace and why, or
-// that it cannot tell (known false).
-func isHostNamespace(bundle string, ns specs.LinuxNamespace) (host, known bool, why string) {
+// isHostNamespace reports whether ns, whose path is absolute, names a
+// host namespace and why, or that it cannot tell (known false).
+func isHostNamespace(ns specs.LinuxNamespace) (host, known bool, why string) {
 	p := ns.Path
-	if !filepath.IsAbs(p) && bundle != "" {
-		p = filepath.Join(bundle, p)
-	}
 	clean := path.Clean(p)
 	if strings.HasPrefix(clean, "/proc/self/") || strings.HasPrefix(clean, "/proc/thread-self/") {
 		return true, true, "the runtime's own namespace is the engine's"

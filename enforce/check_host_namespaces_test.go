@@ -240,15 +240,25 @@ func TestUnreadableHostReferenceFailsClosed(t *testing.T) {
 	}
 }
 
-func TestRelativeNamespacePathIsTakenFromTheBundle(t *testing.T) {
+// runc checks a relative path in the bundle but its init opens it from
+// the root filesystem's directory: a bundle's netns naming a harmless
+// namespace passes the check while rootfs/netns, joined, may be the
+// host's. No one file can be judged, so the path is denied, whatever the
+// bundle's file names.
+func TestRelativeNamespacePathIsDenied(t *testing.T) {
+	other := startInNewNamespaces(t, "--net")
 	bundle := t.TempDir()
-	if err := os.Symlink("/proc/1/ns/net", filepath.Join(bundle, "netns")); err != nil {
-		t.Fatal(err)
-	}
+	mustSymlink(t, fmt.Sprintf("/proc/%d/ns/net", other), filepath.Join(bundle, "netns"))
+	mustMkdir(t, filepath.Join(bundle, "rootfs"))
+	mustSymlink(t, "/proc/1/ns/net", filepath.Join(bundle, "rootfs", "netns"))
 	s := compliantSpec()
 	setNamespacePath(specs.NetworkNamespace, "netns")(s)
 	d := judgeSpecIn(t, loadShipped(t, "baseline"), s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: bundle})
-	if d.Verdict != DenyVerdict || !hasViolationAt(d, namespaceField(specs.NetworkNamespace)) {
-		t.Fatalf("a bundle-relative path to the host's netns was admitted: %+v", d.Violations)
+	field := namespaceField(specs.NetworkNamespace)
+	if d.Verdict != DenyVerdict || !hasViolationAt(d, field) {
+		t.Fatalf("a relative namespace path was admitted: %+v", d.Violations)
+	}
+	if msg := violationAt(d, field).Message; !strings.Contains(msg, "netns is relative") || !strings.Contains(msg, "give an absolute path such as /proc/<pid>/ns/net") {
+		t.Errorf("the message should say the path is relative and what to give instead: %s", msg)
 	}
 }

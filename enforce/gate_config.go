@@ -77,22 +77,39 @@ func (g *Gate) apply(d *Decision, ctx Context, file string) error {
 	return nil
 }
 
-// resolveBundle makes the bundle path absolute; no --bundle means the
-// current directory, as in runc.
+// resolveBundle returns the bundle directory as runc will find it, with
+// every symlink resolved; no --bundle means the current directory, as in
+// runc. runc chdirs into the bundle and joins relative paths (mount
+// sources, namespace paths, root.path) to os.Getwd(), which the kernel
+// gives resolved: judged against the path as given, "../../etc" of a
+// bundle reached through a symlink would be placed in another directory
+// than the one runc uses. The path is resolved as the kernel walks it, ".."
+// after a symlink going up from the symlink's target, so it is not cleaned
+// first. A bundle that cannot be resolved is refused: nothing relative in
+// its config could be placed.
 func resolveBundle(bundle string) (string, error) {
 	if bundle == "" {
 		bundle = "."
 	}
-	abs, err := filepath.Abs(bundle)
-	if err != nil {
-		return "", fmt.Errorf("guard-runtime: bundle %s: %w", bundle, err)
+	p := bundle
+	if !filepath.IsAbs(p) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", fmt.Errorf("guard-runtime: bundle %s: the current directory: %w", bundle, err)
+		}
+		p = wd + string(filepath.Separator) + p
 	}
-	return abs, nil
+	resolved, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: bundle %s cannot be resolved, so the paths its config gives relative to it cannot be judged: %w; give the path of an existing bundle directory", bundle, err)
+	}
+	return resolved, nil
 }
 
-// configFile returns the bundle's config.json, refusing one that is a
-// symlink out of the bundle: runc would read a file the bundle's owner
-// does not control, and a rewrite would land outside the bundle.
+// configFile returns the config.json of the bundle resolveBundle
+// resolved, refusing one that is a symlink out of the bundle: runc would
+// read a file the bundle's owner does not control, and a rewrite would
+// land outside the bundle.
 func configFile(bundle string) (string, error) {
 	file := filepath.Join(bundle, "config.json")
 	info, err := os.Lstat(file)
@@ -102,15 +119,11 @@ func configFile(bundle string) (string, error) {
 	if info.Mode()&os.ModeSymlink == 0 {
 		return file, nil
 	}
-	realBundle, err := filepath.EvalSymlinks(bundle)
-	if err != nil {
-		return "", fmt.Errorf("guard-runtime: bundle %s: %w", bundle, err)
-	}
 	target, err := filepath.EvalSymlinks(file)
 	if err != nil {
 		return "", fmt.Errorf("guard-runtime: %s is a dangling symlink: %w", file, err)
 	}
-	if !strings.HasPrefix(target, realBundle+string(filepath.Separator)) {
+	if !strings.HasPrefix(target, bundle+string(filepath.Separator)) {
 		return "", fmt.Errorf("guard-runtime: %s is a symlink to %s, outside the bundle: copy the config into the bundle", file, target)
 	}
 	return target, nil

@@ -19,13 +19,7 @@ import (
 // testBundle writes a bundle whose config.json is s.
 func testBundle(t *testing.T, s *specs.Spec) string {
 	t.Helper()
-	bundle := t.TempDir()
-	data, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, bundle, "config.json", data)
-	return bundle
+	return testBundleIn(t, t.TempDir(), s)
 }
 
 func rootSpec() *specs.Spec {
