@@ -79,7 +79,7 @@ func TestRestrictedCoreFixtures(t *testing.T) {
 
 func TestRewriteKeepsUnknownFieldsAndWritesExactValues(t *testing.T) {
 	p := loadShipped(t, "restricted")
-	doc := `{"ociVersion":"1.0.2","x-vendor":{"keep":[1,2]},"process":{"user":{"uid":1000,"gid":1000},"args":["sh"],"cwd":"/","noNewPrivileges":true,"capabilities":{"bounding":["CAP_CHOWN","CAP_NET_BIND_SERVICE"]}},"root":{"path":"rootfs"},"mounts":[{"destination":"/tmp","type":"tmpfs","source":"tmpfs"}],"linux":{"futureField":"x","namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}],"maskedPaths":["/proc/kcore"],"readonlyPaths":["/proc/sys"],"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}}}`
+	doc := `{"ociVersion":"1.0.2","x-vendor":{"keep":[1,2]},"process":{"user":{"uid":1000,"gid":1000},"args":["sh"],"cwd":"/","noNewPrivileges":true,"capabilities":{"bounding":["CAP_CHOWN","CAP_NET_BIND_SERVICE"]}},"root":{"path":"rootfs"},"mounts":[{"destination":"/tmp","type":"tmpfs","source":"tmpfs"}],"linux":{"futureField":"x","namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},{"type":"network"}],"maskedPaths":["/proc/asound","/proc/acpi","/proc/kcore","/proc/keys","/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug","/proc/scsi","/sys/firmware"],"readonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys","/proc/sysrq-trigger"],"seccomp":{"defaultAction":"SCMP_ACT_ERRNO"}}}`
 	d := judgeConfig(t, p, []byte(doc))
 	if d.Verdict != RewriteDoc {
 		t.Fatalf("verdict %s: %+v", d.Verdict, d.Violations)
