@@ -16,9 +16,10 @@ import (
 
 // HostPaths keeps sensitive host paths out of containers.
 //
-// Fields: mounts[].source, with mounts[].options, .destination and .type
-// (config.json); the annotations io.kubernetes.cri.sandbox-id,
-// io.kubernetes.cri.sandbox-uid and io.kubernetes.cri.container-name.
+// Fields: mounts[].source, with mounts[].options, .destination and .type;
+// root.path, with root.readonly (config.json); the annotations
+// io.kubernetes.cri.sandbox-id, io.kubernetes.cri.sandbox-uid and
+// io.kubernetes.cri.container-name.
 //
 // A mount is a bind mount when its options hold "bind" or "rbind", whatever
 // its type says: runc decides so (libcontainer/specconv). Its source is
@@ -28,6 +29,20 @@ import (
 // not exist yet the longest existing prefix is resolved. A non-bind mount whose source is an absolute
 // path (a block device such as /dev/sda1) exposes that host path too and is
 // judged the same way; "proc", "tmpfs" and the like are not paths.
+//
+// root.path is a host directory mounted at "/", read-only when
+// root.readonly is true: "/usr", "/etc" or "/" would make the host's own
+// files the container's. runc joins a relative root.path to the bundle
+// directory and the kernel follows the symlinks, as for a bind source. A
+// root that lies in the bundle directory, or is the bundle itself, is the
+// engine's own and allowed: containerd (CRI, ctr) and runc users keep the
+// root filesystem in "rootfs" there. Any other root, a rootfs symlink in
+// the bundle that leads elsewhere included, is judged as a bind source
+// with destination "/" by the rules below; engineManaged lists the image
+// stores where Docker and Podman mount their containers' roots. Without a
+// bundle (policy check --config), a relative root.path that does not climb
+// out of it with ".." is taken as lying in it: only --bundle can tell
+// where its symlinks lead.
 //
 // Allowed:
 //   - binds that an engine makes for every container, listed in
@@ -76,6 +91,7 @@ import (
 //	  engineManaged:
 //	    - {source: "{dockerRoot}/containers/{id}/hosts"}
 //	    - {source: /usr/bin/docker-init, destination: /sbin/docker-init, readOnly: true}
+//	    - {source: "{dockerRoot}/overlay2/*/merged", destination: /}   # a root.path
 //	  allowed: []        # the admin's own rules, same form
 //	  others: allow      # allow or deny: host-path mounts no rule names
 type HostPaths struct {
@@ -246,9 +262,54 @@ func (c *HostPaths) Check(in *Input, r *Report) {
 		return
 	}
 	values := placeholderValues(in)
+	c.checkRoot(in, r, rules, values)
 	for i, m := range in.Spec.Mounts {
 		c.checkMount(in, r, rules, values, i, m)
 	}
+}
+
+// rootField is the JSON pointer of root.path.
+const rootField = "/root/path"
+
+// rootAdvice says what to do about a refused root.path.
+var rootAdvice = advice{
+	sensitive: "give the container a root filesystem of its own: run an image, or a directory made for it, not a host directory (--rootfs)",
+	unlisted:  "only a root filesystem in the bundle, an engine's image store or one that hostPaths.allowed lists with destination: / may be used; run an image, or ask the admin to allow this directory",
+}
+
+func (c *HostPaths) checkRoot(in *Input, r *Report, rules *hostPathRules, values map[string]string) {
+	root := in.Spec.Root
+	if root == nil {
+		return // runc refuses a config without one
+	}
+	src, inBundle, err := resolveRoot(in.Bundle, root.Path)
+	if err != nil {
+		r.Deny(rootField, "the root filesystem %s cannot be judged, and policy %s does not admit what it cannot check: %v", root.Path, r.Policy(), err)
+		return
+	}
+	if inBundle {
+		return
+	}
+	if subject, why := c.refusal(in, rules, values, src, "/", root.Readonly, rootAdvice); why != "" {
+		r.Deny(rootField, "root filesystem %s is not allowed by policy %s: %s", subject, r.Policy(), why)
+	}
+}
+
+// resolveRoot places root.path on the host as runc does, and reports
+// whether it lies in the bundle directory (which resolveBundle resolved),
+// or is the bundle itself. Only the path as resolved counts there: that
+// is the directory the kernel mounts.
+func resolveRoot(bundle, root string) (src mountSource, inBundle bool, err error) {
+	if bundle == "" && !filepath.IsAbs(root) {
+		if rel := filepath.Clean(root); rel == ".." || strings.HasPrefix(rel, "../") {
+			return mountSource{}, false, fmt.Errorf("root.path %q leads out of the bundle directory, which is not known here: judge the bundle (--bundle), not the file", root)
+		}
+		return mountSource{}, true, nil
+	}
+	if src, err = resolveMountSource(bundle, root, true); err != nil {
+		return mountSource{}, false, err
+	}
+	return src, bundle != "" && (src.resolved == bundle || pathWithin(src.resolved, bundle)), nil
 }
 
 func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, m specs.Mount) {
@@ -266,7 +327,7 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 		return
 	}
 	dest := cleanDestination(m.Destination)
-	if subject, why := c.refusal(in, rules, values, src, dest, isReadOnlyMount(m.Options)); why != "" {
+	if subject, why := c.refusal(in, rules, values, src, dest, isReadOnlyMount(m.Options), mountAdvice(in)); why != "" {
 		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: %s", what, subject, dest, r.Policy(), why)
 	}
 }
@@ -276,9 +337,22 @@ func mountField(i int, name string) string {
 	return "/mounts/" + strconv.Itoa(i) + "/" + name
 }
 
+// advice says what to do about a refused host path: one that is
+// sensitive, or one that no rule names under others: deny.
+type advice struct {
+	sensitive, unlisted string
+}
+
+func mountAdvice(in *Input) advice {
+	return advice{
+		sensitive: removeMountHint(in),
+		unlisted:  "only the engine's own mounts and the hostPaths.allowed list may use host paths; use a named volume instead, or ask the admin to allow it",
+	}
+}
+
 // refusal says why a host-path mount is refused, with the source described
 // for the message; why is "" when the mount is admitted.
-func (c *HostPaths) refusal(in *Input, rules *hostPathRules, values map[string]string, src mountSource, dest string, readOnly bool) (subject, why string) {
+func (c *HostPaths) refusal(in *Input, rules *hostPathRules, values map[string]string, src mountSource, dest string, readOnly bool, what advice) (subject, why string) {
 	if matchingRule(rules.engineManaged, src, dest, readOnly, values) != nil || matchingRule(rules.allowed, src, dest, readOnly, values) != nil {
 		return "", ""
 	}
@@ -286,10 +360,10 @@ func (c *HostPaths) refusal(in *Input, rules *hostPathRules, values map[string]s
 		return src.describe(), fmt.Sprintf("it is an engine's file of another container or pod (it matches %q only with another container id, sandbox id, pod uid or name than this container's %q and its io.kubernetes.cri annotations); a container may bind only its own (to judge a saved config, give policy check its container id with --id)", rule.Source, in.ContainerID)
 	}
 	if detail, ok := sensitiveHit(rules.sensitive, src); ok {
-		return fmt.Sprintf("%s (%s)", src.written, detail), removeMountHint(in)
+		return fmt.Sprintf("%s (%s)", src.written, detail), what.sensitive
 	}
 	if c.Others == othersDeny {
-		return src.describe(), "only the engine's own mounts and the hostPaths.allowed list may use host paths; use a named volume instead, or ask the admin to allow it"
+		return src.describe(), what.unlisted
 	}
 	return "", ""
 }

@@ -79,14 +79,34 @@ func dockerBind(source, destination string, extra ...string) specs.Mount {
 // newMountField is the field of a mount appended to the compliant spec.
 var newMountField = fmt.Sprintf("/mounts/%d/source", len(compliantSpec().Mounts))
 
+// verdicts are what baseline and restricted must make of one case.
+type verdicts struct{ baseline, restricted Verdict }
+
+var (
+	denyBoth      = verdicts{DenyVerdict, DenyVerdict}
+	allowBaseline = verdicts{Allow, DenyVerdict}
+	allowBoth     = verdicts{Allow, Allow}
+)
+
+// underBoth runs judge as a subtest under each of baseline and restricted,
+// with the verdict wanted there.
+func (v verdicts) underBoth(t *testing.T, name string, judge func(t *testing.T, p *Policy, want Verdict)) {
+	t.Helper()
+	for _, policy := range []string{"baseline", "restricted"} {
+		want := v.baseline
+		if policy == "restricted" {
+			want = v.restricted
+		}
+		t.Run(policy+"/"+name, func(t *testing.T) { judge(t, loadShipped(t, policy), want) })
+	}
+}
+
 func TestHostPathsFixtures(t *testing.T) {
-	type want struct{ baseline, restricted Verdict }
-	denyBoth, allowBaseline, allowBoth := want{DenyVerdict, DenyVerdict}, want{Allow, DenyVerdict}, want{Allow, Allow}
 	id := "fixture" // the container id judgeSpec gives
 	cases := []struct {
 		name  string
 		mount specs.Mount
-		want  want
+		want  verdicts
 	}{
 		{"Docker API socket", dockerBind("/var/run/docker.sock", "/var/run/docker.sock"), denyBoth},
 		{"Docker API socket under /run", dockerBind("/run/docker.sock", "/docker.sock"), denyBoth},
@@ -136,23 +156,17 @@ func TestHostPathsFixtures(t *testing.T) {
 		{"a pod's volume without its annotations", dockerBind("/var/lib/kubelet/pods/00000000-0000-4000-8000-000000000010/volumes/kubernetes.io~empty-dir/x", "/x"), denyBoth},
 	}
 	for _, c := range cases {
-		for _, policy := range []string{"baseline", "restricted"} {
-			verdict := c.want.baseline
-			if policy == "restricted" {
-				verdict = c.want.restricted
+		c.want.underBoth(t, c.name, func(t *testing.T, p *Policy, verdict Verdict) {
+			d := judgeSpec(t, p, func() *specs.Spec { s := compliantSpec(); addMount(c.mount)(s); return s }())
+			got := hostMountViolations(d)
+			denied := slices.Contains(got, "hostPaths "+newMountField)
+			if denied != (verdict == DenyVerdict) {
+				t.Fatalf("hostPaths denial %v, want verdict %s: %v", denied, verdict, d.Violations)
 			}
-			t.Run(policy+"/"+c.name, func(t *testing.T) {
-				d := judgeSpec(t, loadShipped(t, policy), func() *specs.Spec { s := compliantSpec(); addMount(c.mount)(s); return s }())
-				got := hostMountViolations(d)
-				denied := slices.Contains(got, "hostPaths "+newMountField)
-				if denied != (verdict == DenyVerdict) {
-					t.Fatalf("hostPaths denial %v, want verdict %s: %v", denied, verdict, d.Violations)
-				}
-				if verdict == Allow && d.Verdict != Allow {
-					t.Fatalf("verdict %s: %+v", d.Verdict, d.Violations)
-				}
-			})
-		}
+			if verdict == Allow && d.Verdict != Allow {
+				t.Fatalf("verdict %s: %+v", d.Verdict, d.Violations)
+			}
+		})
 	}
 }
 
@@ -785,5 +799,111 @@ func TestHostPathRulesCompileAllocations(t *testing.T) {
 	// result's lists.
 	if limit := float64(3*rules + rules + len(h.Sensitive) + 4); allocs > limit {
 		t.Errorf("compiling %d rules: %.0f allocations, want at most %.0f", rules, allocs, limit)
+	}
+}
+
+// root.path is a host directory mounted at /: the engine's own in the
+// bundle or its image store, judged as a bind source otherwise.
+func TestHostPathsRootFilesystem(t *testing.T) {
+	bundle := t.TempDir()
+	mustMkdir(t, filepath.Join(bundle, "rootfs"))
+	mustSymlink(t, "/etc", filepath.Join(bundle, "etc-link"))
+	mustMkdir(t, filepath.Join(bundle, "deep", "dir"))
+	mustSymlink(t, "/etc/ssl/certs", filepath.Join(bundle, "certs"))
+	elsewhere := t.TempDir()
+	mustSymlink(t, elsewhere, filepath.Join(bundle, "outside"))
+	cases := []struct {
+		name, path string
+		readonly   bool
+		want       verdicts
+	}{
+		{"a relative rootfs in the bundle", "rootfs", false, allowBoth},
+		{"a rootfs in the bundle that does not exist yet", "not-yet", false, allowBoth},
+		{"the bundle itself", ".", false, allowBoth},
+		{"an absolute path into the bundle", bundle + "/deep/dir", false, allowBoth},
+		{"/usr", "/usr", true, denyBoth},
+		{"/ (the host's root)", "/", false, denyBoth},
+		{"/etc", "/etc", false, denyBoth},
+		{"/var holds /var/lib/docker", "/var", false, denyBoth},
+		{"a rootfs symlink in the bundle to /etc", "etc-link", false, denyBoth},
+		// runc joins a relative root to the bundle, which cleans it: the
+		// bundle itself. An absolute one reaches the kernel as written,
+		// and .. goes up from where certs leads: /etc/ssl.
+		{"a symlink and .. relative", "certs/..", false, allowBoth},
+		{"inside /etc through a symlink and ..", bundle + "/certs/..", false, denyBoth},
+		{"out of the bundle by ..", upTo(bundle, "/etc"), false, denyBoth},
+		{"a symlink in the bundle to a plain directory", "outside", false, allowBaseline},
+		{"a plain host directory (--rootfs)", elsewhere, false, allowBaseline},
+		{"Docker's overlay2 layer", "/var/lib/docker/overlay2/c66b0be6888d8220381885856996febb3078c3044e29f68ff842828071f2119f/merged", false, allowBoth},
+		{"Docker's overlay2 layer's diff", "/var/lib/docker/overlay2/c66b0be6888d8220381885856996febb3078c3044e29f68ff842828071f2119f/diff", false, denyBoth},
+		{"Docker's vfs layer", "/var/lib/docker/vfs/dir/c66b0be6888d", false, allowBoth},
+		{"the containerd image store's root of this container", "/var/lib/docker/rootfs/overlayfs/fixture", false, allowBoth},
+		{"the containerd image store's root of another container", "/var/lib/docker/rootfs/overlayfs/0123456789ab", false, denyBoth},
+		{"Podman's overlay layer", "/var/lib/containers/storage/overlay/3f1c/merged", false, allowBoth},
+		{"Podman's container metadata", "/var/lib/containers/storage/overlay-containers/3f1c/userdata", false, denyBoth},
+	}
+	for _, c := range cases {
+		c.want.underBoth(t, c.name, func(t *testing.T, p *Policy, verdict Verdict) {
+			s := compliantSpec()
+			s.Root = &specs.Root{Path: c.path, Readonly: c.readonly}
+			d := judgeSpecIn(t, p, s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: bundle})
+			if denied := hasViolationAt(d, rootField); denied != (verdict == DenyVerdict) {
+				t.Fatalf("root.path %s denied %v, want verdict %s: %+v", c.path, denied, verdict, d.Violations)
+			}
+			if verdict == Allow && d.Verdict == DenyVerdict {
+				t.Fatalf("verdict %s: %+v", d.Verdict, d.Violations)
+			}
+		})
+	}
+}
+
+func TestHostPathsRootMessageSaysWhatAndWhatToDo(t *testing.T) {
+	s := compliantSpec()
+	s.Root = &specs.Root{Path: "/usr", Readonly: true}
+	d := judgeSpecIn(t, loadShipped(t, "baseline"), s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: t.TempDir()})
+	msg := violationAt(d, "/root/path").Message
+	for _, want := range []string{"root filesystem /usr (the host's programs and libraries)", "policy baseline", "run an image"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q: %s", want, msg)
+		}
+	}
+	s.Root = &specs.Root{Path: "/srv/rootfs"}
+	d = judgeSpecIn(t, loadShipped(t, "restricted"), s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: t.TempDir()})
+	if msg := violationAt(d, "/root/path").Message; !strings.Contains(msg, "/srv/rootfs") || !strings.Contains(msg, "destination: /") {
+		t.Errorf("restricted should say how a root outside the bundle can be allowed: %s", msg)
+	}
+}
+
+// Without the bundle, policy check --config takes a relative root as lying
+// in it, and refuses one that leads out of it.
+func TestHostPathsRootWithoutABundle(t *testing.T) {
+	for path, denied := range map[string]bool{"rootfs": false, "": false, "a/../rootfs": false, "../rootfs": true, "rootfs/../../etc": true, "/etc": true} {
+		s := compliantSpec()
+		s.Root = &specs.Root{Path: path}
+		d := judgeSpec(t, loadShipped(t, "baseline"), s)
+		if hasViolationAt(d, rootField) != denied {
+			t.Errorf("root.path %q without a bundle: denied %v, want %v: %+v", path, !denied, denied, d.Violations)
+		}
+	}
+	s := compliantSpec()
+	s.Root = &specs.Root{Path: "../x"}
+	d := judgeSpec(t, loadShipped(t, "baseline"), s)
+	if msg := violationAt(d, rootField).Message; !strings.Contains(msg, "--bundle") {
+		t.Errorf("a root that leaves the unknown bundle should say to judge the bundle: %s", msg)
+	}
+}
+
+// The engines' image stores move with their roots: a node whose Docker
+// keeps its data elsewhere sets dockerRoot, and its containers' roots are
+// admitted there, and no longer at the default place.
+func TestHostPathsRootFollowsTheNodesDockerRoot(t *testing.T) {
+	dir := policyDir(t, map[string]string{"node": "extends: restricted\ncontrols:\n  hostPaths:\n    roots:\n      dockerRoot: /data/docker\n"})
+	p := loadFrom(t, dir, "node")
+	for path, denied := range map[string]bool{"/data/docker/overlay2/abc/merged": false, "/var/lib/docker/overlay2/abc/merged": true} {
+		s := compliantSpec()
+		s.Root = &specs.Root{Path: path}
+		if d := judgeSpecIn(t, p, s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: t.TempDir()}); hasViolationAt(d, rootField) != denied {
+			t.Errorf("root.path %s: want denied %v: %+v", path, denied, d.Violations)
+		}
 	}
 }

@@ -247,8 +247,11 @@ find_guard_runtime() {
 	fi
 }
 
+# make_rootfs BUSYBOX DIR: a busybox rootfs at DIR. Each bundle has its
+# own, as containerd keeps it: restricted admits a root filesystem in the
+# bundle, and denies a host directory elsewhere that no rule names.
 make_rootfs() {
-	local busybox=$1 rootfs=$work/rootfs
+	local busybox=$1 rootfs=$2
 	mkdir -p "$rootfs"/{bin,dev,proc,sys,etc,tmp,run}
 	chmod 1777 "$rootfs/tmp"
 	cp "$busybox" "$rootfs/bin/busybox"
@@ -288,7 +291,7 @@ write_bundle() {
     "noNewPrivileges": $nnp,
     "oomScoreAdj": 0
   },
-  "root": {"path": "$work/rootfs", "readonly": $root_readonly},
+  "root": {"path": "rootfs", "readonly": $root_readonly},
   "hostname": "guard-demo",
   "mounts": [$tmpfs
     {"destination": "/proc", "type": "proc", "source": "proc"},
@@ -321,6 +324,7 @@ runc_case() {
 	local name=$1 want=$2 what=$3 uid=$4 hardened=$5
 	local bundle=$work/$name id=guard-demo-$name-$run_id
 	write_bundle "$bundle" "$uid" "$hardened"
+	make_rootfs "$busybox" "$bundle/rootfs"
 	heading "$name" "$what"
 	show_command guard-runtime policy check --policy-dir "$repo_root/policy.d" --policy "$policy" --bundle "$bundle"
 	"$guard" policy check --policy-dir "$repo_root/policy.d" --policy "$policy" --bundle "$bundle" || true
@@ -342,11 +346,10 @@ runc_case() {
 }
 
 run_runc() {
-	local runc busybox
+	local runc
 	runc=$(command -v runc) || die "runc is not installed: apt-get install -y runc"
 	busybox=$(static_busybox) || die "a static busybox is needed for the demo's rootfs: apt-get install -y busybox-static"
 	guard=$(find_guard_runtime)
-	make_rootfs "$busybox"
 	cat >"$work/config.yaml" <<EOF
 runtime:
   path: $runc

@@ -34,11 +34,12 @@ func mountSmallTmpfs(t *testing.T, size int) string {
 }
 
 // rewrittenConfig is a config restricted rewrites: a non-root process with
-// Docker's default capabilities, a writable root and no limits.
+// Docker's default capabilities, a writable root and no limits. Its root
+// is the bundle's "rootfs", which need not exist: the tests that use it
+// stop before runc would look.
 func (e *runcEnv) rewrittenConfig(t *testing.T) []byte {
 	t.Helper()
-	s := specconv.Example()
-	s.Root.Path = e.rootfs
+	s := specconv.Example() // root.path "rootfs"
 	s.Process.Terminal = false
 	s.Process.Args = []string{"true"}
 	nonRootWithSeccomp(t)(s)

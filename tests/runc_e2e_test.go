@@ -22,14 +22,15 @@ import (
 
 // runcEnv is guard-runtime installed in a temp dir in front of the real runc.
 type runcEnv struct {
-	guard, runc, config, root, rootfs string
+	guard, runc, config, root string
 }
 
 func newRuncEnv(t *testing.T) *runcEnv {
 	t.Helper()
+	harness.RequireRoot(t)
 	runc := requireBinary(t, "runc", "apt-get install -y runc")
 	dir := t.TempDir()
-	env := &runcEnv{guard: harness.GuardBinary(t), runc: runc, root: filepath.Join(dir, "state"), rootfs: harness.BusyboxRootfs(t)}
+	env := &runcEnv{guard: harness.GuardBinary(t), runc: runc, root: filepath.Join(dir, "state")}
 	env.config = filepath.Join(dir, "config.yaml")
 	policies, _ := filepath.Abs("../policy.d")
 	cfg := fmt.Sprintf("runtime:\n  path: %s\n  sha256: %s\n  cacheDir: %s\npolicy:\n  dir: %s\n  default: restricted\naudit:\n  file: %s\n",
@@ -40,12 +41,14 @@ func newRuncEnv(t *testing.T) *runcEnv {
 	return env
 }
 
-// bundle writes a bundle whose config is runc's example spec, changed by edit.
+// bundle writes a bundle whose config is runc's example spec, changed by
+// edit, with a busybox rootfs of its own in the bundle, as containerd lays
+// it out: hostPaths admits a root filesystem there, and judges one
+// elsewhere as a host directory, which restricted denies.
 func (e *runcEnv) bundle(t *testing.T, args []string, edit func(*specs.Spec)) string {
 	t.Helper()
-	bundle := t.TempDir()
-	s := specconv.Example()
-	s.Root.Path = e.rootfs
+	bundle := filepath.Dir(harness.BusyboxRootfs(t))
+	s := specconv.Example() // root.path "rootfs"
 	s.Process.Terminal = false
 	s.Process.Args = args
 	if edit != nil {
