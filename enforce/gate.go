@@ -30,6 +30,9 @@ type Gate struct {
 // Run carries out the call. It returns only when the call must not reach
 // the runtime, or the hand-off failed, with the exit status to use.
 func (g *Gate) Run() int {
+	if err := refuseCriu(g.Inv); err != nil {
+		return g.fail(err)
+	}
 	cfg, err := LoadConfig(g.configPath())
 	if err != nil {
 		return g.fail(fmt.Errorf("guard-runtime: %w", err))
@@ -52,6 +55,18 @@ func (g *Gate) Run() int {
 		g.forgetPolicy()
 	}
 	return g.handOff()
+}
+
+// refuseCriu refuses runc's global --criu PATH, on every command: runc
+// runs that program as root to checkpoint and restore, and guard-runtime
+// verifies the runtime it runs but cannot verify a CRIU binary. It comes
+// before anything else, as a command line runc refuses does, so no
+// command, pass-through ones included, reaches runc with it.
+func refuseCriu(inv *spec.Invocation) error {
+	if !inv.CriuGiven() {
+		return nil
+	}
+	return fmt.Errorf("guard-runtime: refusing --criu %q: runc would run that program as root to checkpoint or restore, and guard-runtime verifies the runtime it runs but cannot verify a CRIU binary: remove --criu (CriuPath in the engine's runtime options) so that runc runs the criu on its PATH", inv.Global.Criu)
 }
 
 func (g *Gate) configPath() string {

@@ -84,6 +84,7 @@ type Invocation struct {
 	Positional []string
 
 	rootGiven bool // --root was given, possibly as ""
+	criuGiven bool // --criu was given, possibly as ""
 }
 
 // guardedCommands are the commands whose documents guard-runtime evaluates.
@@ -193,7 +194,7 @@ func (inv *Invocation) setGlobals(opts []Option) {
 		case "log-format":
 			g.LogFormat = o.Value
 		case "criu":
-			g.Criu = o.Value
+			g.Criu, inv.criuGiven = o.Value, true
 		case "rootless":
 			g.Rootless = o.Value
 		case "debug":
@@ -256,6 +257,13 @@ func (inv *Invocation) RootDir() string {
 		return inv.Global.Root
 	}
 	return DefaultRootDir
+}
+
+// CriuGiven reports whether the global --criu was given, even as "": runc
+// then uses that path, not the criu on its PATH, for checkpoint and
+// restore.
+func (inv *Invocation) CriuGiven() bool {
+	return inv.criuGiven
 }
 
 // Guarded reports whether the command is one guard-runtime evaluates:

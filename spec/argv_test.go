@@ -346,9 +346,18 @@ func TestInvocationDefaults(t *testing.T) {
 	tests := []struct {
 		argv             []string
 		bundle, root, id string
-		guarded          bool
+		guarded, criu    bool
 	}{
 		{argv: []string{"create", "c1"}, root: DefaultRootDir, id: "c1", guarded: true},
+		// --criu in any spelling, even empty, on any command: runc uses
+		// it in place of the criu on its PATH.
+		{argv: []string{"--criu", "/tmp/x", "checkpoint", "c1"}, root: DefaultRootDir, id: "c1", criu: true},
+		{argv: []string{"-criu=/tmp/x", "state", "c1"}, root: DefaultRootDir, id: "c1", criu: true},
+		{argv: []string{"--criu=", "restore", "c1"}, root: DefaultRootDir, id: "c1", guarded: true, criu: true},
+		{argv: []string{"--criu", "criu", "--version"}, root: DefaultRootDir, criu: true},
+		// After the command it is the command's own, which runc refuses:
+		// the call passes through without options.
+		{argv: []string{"state", "--criu", "x", "c1"}, root: DefaultRootDir},
 		{argv: []string{"--root=", "create", "--bundle=", "c1"}, root: "", id: "c1", guarded: true},
 		{argv: []string{"--root", "rel", "run", "-b", "b", "c1"}, bundle: "b", root: "rel", id: "c1", guarded: true},
 		{argv: []string{"update", "-r", "-", "c1"}, root: DefaultRootDir, id: "c1", guarded: true},
@@ -377,6 +386,9 @@ func TestInvocationDefaults(t *testing.T) {
 		}
 		if got := inv.Guarded(); got != tt.guarded {
 			t.Errorf("Parse(%q).Guarded() = %v, want %v", tt.argv, got, tt.guarded)
+		}
+		if got := inv.CriuGiven(); got != tt.criu {
+			t.Errorf("Parse(%q).CriuGiven() = %v, want %v", tt.argv, got, tt.criu)
 		}
 	}
 }
