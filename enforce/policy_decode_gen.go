@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("9e521e3bafe82493")
+	registerEntrySchema("e45e33aa333ccfd1")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -992,37 +992,11 @@ func fastDecodeOOM(s *spec.Stream, v *OOM) bool {
 }
 
 func fastDecodePrivileged(s *spec.Stream, v *Privileged) bool {
-	if !s.Open('{') {
-		return s.Null()
-	}
-	for s.More() {
-		name, ok := s.Name()
-		if !ok {
-			return false
-		}
-		switch string(name) {
-		default:
-			return false
-		}
-	}
-	return s.Close()
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeProcFd(s *spec.Stream, v *ProcFd) bool {
-	if !s.Open('{') {
-		return s.Null()
-	}
-	for s.More() {
-		name, ok := s.Name()
-		if !ok {
-			return false
-		}
-		switch string(name) {
-		default:
-			return false
-		}
-	}
-	return s.Close()
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeReadOnlyRoot(s *spec.Stream, v *ReadOnlyRoot) bool {
@@ -1080,20 +1054,7 @@ func fastDecodeResources(s *spec.Stream, v *Resources) bool {
 }
 
 func fastDecodeRunAsNonRoot(s *spec.Stream, v *RunAsNonRoot) bool {
-	if !s.Open('{') {
-		return s.Null()
-	}
-	for s.More() {
-		name, ok := s.Name()
-		if !ok {
-			return false
-		}
-		switch string(name) {
-		default:
-			return false
-		}
-	}
-	return s.Close()
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeSELinux(s *spec.Stream, v *SELinux) bool {
@@ -1160,37 +1121,11 @@ func fastDecodeSysctls(s *spec.Stream, v *Sysctls) bool {
 }
 
 func fastDecodeSystemdProperties(s *spec.Stream, v *SystemdProperties) bool {
-	if !s.Open('{') {
-		return s.Null()
-	}
-	for s.More() {
-		name, ok := s.Name()
-		if !ok {
-			return false
-		}
-		switch string(name) {
-		default:
-			return false
-		}
-	}
-	return s.Close()
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeUnified(s *spec.Stream, v *Unified) bool {
-	if !s.Open('{') {
-		return s.Null()
-	}
-	for s.More() {
-		name, ok := s.Name()
-		if !ok {
-			return false
-		}
-		switch string(name) {
-		default:
-			return false
-		}
-	}
-	return s.Close()
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeSliceOfString(s *spec.Stream, v *[]string) bool {

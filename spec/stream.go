@@ -262,6 +262,19 @@ func (s *Stream) More() bool {
 	return kind != '}' && kind != ']'
 }
 
+// EmptyObject is the generated decoder of every struct without fields: it
+// reads an object without members, or null. A member is left to the
+// reflective path, as an unknown member of any struct is.
+func EmptyObject(s *Stream) bool {
+	if !s.Open('{') {
+		return s.Null()
+	}
+	if s.More() {
+		return false
+	}
+	return s.Close()
+}
+
 // Close reads the end of the object or array being read.
 func (s *Stream) Close() bool {
 	kind := s.Kind()

@@ -36,6 +36,22 @@ func TestStreamCloseChecksWhatItCloses(t *testing.T) {
 	}
 }
 
+// A struct without fields reads {} and null; a member, which json/v2 would
+// report as unknown or ignore as its options say, goes to the reflective
+// path, and so does anything that is not an object.
+func TestEmptyObjectReadsOnlyAnObjectWithoutMembers(t *testing.T) {
+	type empty struct{}
+	read := func(s *Stream, _ *empty) bool { return EmptyObject(s) }
+	for doc, want := range map[string]bool{
+		`{}`: true, ` { } `: true, `null`: true,
+		`{"a":1}`: false, `{"a":}`: false, `{`: false, `[]`: false, `1`: false, `{}{}`: false,
+	} {
+		if _, ok := DecodeWith([]byte(doc), read); ok != want {
+			t.Errorf("EmptyObject(%s) = %v, want %v", doc, ok, want)
+		}
+	}
+}
+
 // String lists are read a plain item at a time in one pass, and whatever
 // follows the first item that is not plain (an escape, non-ASCII text,
 // null, another kind of value, a grammar error) by the general reader:

@@ -360,6 +360,10 @@ func (g *generator) emitStruct(t reflect.Type) {
 		fmt.Fprintf(w, "// %v %s: left to json/v2.\nreturn false\n", t, why)
 		return
 	}
+	if len(fields) == 0 {
+		fmt.Fprintf(w, "return %sEmptyObject(s)\n", g.tree)
+		return
+	}
 	w.WriteString("if !s.Open('{') {\nreturn s.Null()\n}\n")
 	// A member name is compared as read, without a string of it.
 	w.WriteString("for s.More() {\nname, ok := s.Name()\nif !ok {\nreturn false\n}\nswitch string(name) {\n")
