@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -12,11 +13,13 @@ import (
 // container was created under.
 //
 // With --process FILE (what containerd, and so Docker, always pass) the
-// file is read strictly, like config.json, and rewritten in place or
-// denied. Without it, runc builds the process from the container's own
-// config.json and the flags (--user, --cap, --env, …); guard-runtime builds
-// the same process, judges it, and hands runc that process as a sealed
-// file instead of the flags, so runc runs exactly what was judged.
+// file is read strictly, like config.json. Without it, runc builds the
+// process from the container's own config.json and the flags (--user,
+// --cap, --env, …); guard-runtime builds the same process and judges it.
+// Either way runc gets the judged process, as it is or as the policy
+// rewrote it, in a sealed memory file in place of the file or the flags:
+// runc reads exactly what was judged, and a rename over FILE after
+// guard-runtime read it changes nothing.
 func (g *Gate) enforceExec() error {
 	if helpRequested(g.Inv) {
 		return nil // runc prints the command's help and runs nothing
@@ -44,17 +47,54 @@ func (g *Gate) enforceProcessFile(p *Policy, ctx Context, file string) error {
 		return fmt.Errorf("guard-runtime: refusing exec in container %s: %s is not a process runc would read the same way: %w", ctx.ContainerID, file, err)
 	}
 	d, err := g.judgeProcess(p, doc, ctx)
-	if err != nil || d.Verdict != RewriteDoc {
+	if err != nil {
 		return err
 	}
-	out, err := d.Result.Encode()
+	if d.Verdict == RewriteDoc {
+		if data, err = d.Result.Encode(); err != nil {
+			return fmt.Errorf("guard-runtime: encode the rewritten process: %w", err)
+		}
+	}
+	path, err := g.passProcess(ctx, data)
 	if err != nil {
-		return fmt.Errorf("guard-runtime: encode the rewritten process: %w", err)
+		return err
 	}
-	if err := spec.WriteFileAtomic(file, out); err != nil {
-		return fmt.Errorf("guard-runtime: policy %q rewrites %s but it cannot be written, refusing the exec: %w", d.Policy, file, err)
-	}
+	g.Inv.RuntimeArgs = argsWithOptionValue(g.Inv, "process", path)
 	return nil
+}
+
+// passProcess hands runc the judged process of an exec in a sealed
+// memory file, above the descriptors runc passes to the process, and
+// returns the path runc reads it from.
+func (g *Gate) passProcess(ctx Context, data []byte) (string, error) {
+	minFD, err := firstUnpassedFD(g.Inv)
+	if err != nil {
+		return "", err
+	}
+	path, err := passDocument("guard-runtime-exec-process", data, minFD)
+	if err != nil {
+		return "", fmt.Errorf("guard-runtime: refusing exec in container %s: %w", ctx.ContainerID, err)
+	}
+	return path, nil
+}
+
+// argsWithOptionValue is the command line with every value of the option
+// replaced by value, each in the token it was given in, so that runc reads
+// the same command line but for that value.
+func argsWithOptionValue(inv *spec.Invocation, name, value string) []string {
+	args := slices.Clone(inv.RuntimeArgs)
+	for _, o := range inv.Options {
+		if o.Name != name {
+			continue
+		}
+		if o.Inline {
+			flag, _, _ := strings.Cut(args[o.Index], "=")
+			args[o.Index] = flag + "=" + value
+		} else {
+			args[o.Index+1] = value
+		}
+	}
+	return args
 }
 
 // judgeProcess evaluates an exec process and reports a deny as an error.
@@ -85,7 +125,8 @@ func helpRequested(inv *spec.Invocation) bool {
 }
 
 // firstUnpassedFD is the lowest descriptor runc exec does not hand to the
-// container: 0-2, then --preserve-fds more.
+// container: 0-2, then --preserve-fds more. runc's loop passes none for a
+// negative count, or one that overflows it.
 func firstUnpassedFD(inv *spec.Invocation) (int, error) {
 	v, ok := inv.Option("preserve-fds")
 	if !ok {
@@ -95,7 +136,7 @@ func firstUnpassedFD(inv *spec.Invocation) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("guard-runtime: --preserve-fds %q is not a number (runc refuses it too)", v)
 	}
-	return 3 + int(max(n, 0)), nil
+	return max(3+int(n), 3), nil
 }
 
 // execArgsWithProcess is the exec command line with the process-building

@@ -45,13 +45,9 @@ func (g *Gate) enforceExecFlags(p *Policy, ctx Context) error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: encode the process of exec in container %s: %w", ctx.ContainerID, err)
 	}
-	minFD, err := firstUnpassedFD(g.Inv)
+	path, err := g.passProcess(ctx, out)
 	if err != nil {
 		return err
-	}
-	path, err := passDocument("guard-runtime-exec-process", out, minFD)
-	if err != nil {
-		return fmt.Errorf("guard-runtime: refusing exec in container %s: %w", ctx.ContainerID, err)
 	}
 	g.Inv.RuntimeArgs = execArgsWithProcess(g.Inv, path)
 	return nil

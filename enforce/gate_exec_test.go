@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -80,27 +81,63 @@ func assertNoGuardTempFiles(t *testing.T, dir string) {
 
 var netBindOnly = []string{"CAP_NET_BIND_SERVICE"}
 
-func TestExecProcessFileOfDockerIsRewrittenInPlace(t *testing.T) {
+func TestExecProcessFileOfDockerReachesRuncRewritten(t *testing.T) {
 	dir := t.TempDir()
-	file := writeFile(t, dir, "process.json", dockerCapture(t, "exec-user-1000.json"))
+	original := dockerCapture(t, "exec-user-1000.json")
+	file := writeFile(t, dir, "process.json", original)
 	g := testGate(t, "--root", filepath.Join(dir, "state"), "exec", "--process", file, "--detach", "c1")
-	args := slices.Clone(g.Inv.RuntimeArgs)
 	if err := g.enforce(); err != nil {
 		t.Fatalf("exec -u 1000 refused: %v", err)
 	}
-	data, _ := os.ReadFile(file)
-	p := readProcess(t, data)
+	p, fd := passedProcess(t, g)
 	c := p.Capabilities
 	if !slices.Equal(c.Bounding, netBindOnly) || !slices.Equal(c.Effective, netBindOnly) || !slices.Equal(c.Permitted, netBindOnly) {
 		t.Errorf("capabilities not reduced to the allowed list: %+v", c)
 	}
 	if !p.NoNewPrivileges || p.User.UID != 1000 || !slices.Equal(p.Args, []string{"true"}) {
-		t.Errorf("rewritten process: %s", data)
+		t.Errorf("rewritten process: %+v", p)
 	}
-	if !slices.Equal(g.Inv.RuntimeArgs, args) {
-		t.Errorf("runtime arguments changed: %q", g.Inv.RuntimeArgs)
+	want := []string{"--root", filepath.Join(dir, "state"), "exec", "--process", "/proc/self/fd/" + strconv.Itoa(fd), "--detach", "c1"}
+	if !slices.Equal(g.Inv.RuntimeArgs, want) {
+		t.Errorf("runtime arguments\n got %q\nwant %q", g.Inv.RuntimeArgs, want)
+	}
+	if after, _ := os.ReadFile(file); !bytes.Equal(after, original) {
+		t.Errorf("the engine's process file was written:\n%s", after)
 	}
 	assertNoGuardTempFiles(t, dir)
+}
+
+// runc re-opened --process FILE by its path, after guard-runtime had read
+// it: a rename over FILE in between ran a process that was never judged.
+// runc now reads the judged bytes from a sealed memory file.
+func TestExecProcessFileSwappedAfterItWasJudgedDoesNotReachRunc(t *testing.T) {
+	admitted, _ := json.Marshal(compliantSpec().Process)
+	unjudged := readProcess(t, dockerCapture(t, "exec-privileged.json"))
+	unjudgedData, _ := json.Marshal(unjudged)
+	for name, original := range map[string][]byte{
+		"admitted unchanged": admitted,
+		"rewritten":          dockerCapture(t, "exec-user-1000.json"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := writeFile(t, dir, "process.json", original)
+			g := testGate(t, "--root", dir, "exec", "-p", file, "c1")
+			if err := g.enforce(); err != nil {
+				t.Fatal(err)
+			}
+			swap := writeFile(t, dir, "swap.json", unjudgedData)
+			if err := os.Rename(swap, file); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := passedDocument(t, g, "-p")
+			if name == "admitted unchanged" && !bytes.Equal(data, original) {
+				t.Errorf("runc reads\n%s\nnot the bytes judged\n%s", data, original)
+			}
+			if p := readProcess(t, data); p.User.UID == 0 || slices.Contains(p.Capabilities.Bounding, "CAP_SYS_ADMIN") {
+				t.Errorf("runc reads the process swapped in after the judgement: %s", data)
+			}
+		})
+	}
 }
 
 func TestExecProcessFileDenials(t *testing.T) {
@@ -140,10 +177,11 @@ func TestExecProcessWithoutCapabilitiesGetsTheAllowedListWrittenOut(t *testing.T
 	data, _ := json.Marshal(p)
 	dir := t.TempDir()
 	file := writeFile(t, dir, "process.json", data)
-	if err := testGate(t, "--root", dir, "exec", "--process", file, "c1").enforce(); err != nil {
+	g := testGate(t, "--root", dir, "exec", "--process", file, "c1")
+	if err := g.enforce(); err != nil {
 		t.Fatal(err)
 	}
-	out, _ := os.ReadFile(file)
+	out, _ := passedDocument(t, g, "--process")
 	want := `"capabilities":{"ambient":[],"bounding":["CAP_NET_BIND_SERVICE"],"effective":["CAP_NET_BIND_SERVICE"],"inheritable":[],"permitted":["CAP_NET_BIND_SERVICE"]}`
 	if !strings.Contains(string(out), want) {
 		t.Fatalf("capabilities not written out: %s", out)
@@ -171,18 +209,22 @@ func fakeContainer(t *testing.T, root, id string, s *specs.Spec) string {
 	return bundle
 }
 
-// passedProcess reads the process the gate hands runc with --process and
-// closes the descriptor it was passed in.
-func passedProcess(t *testing.T, g *Gate) (*specs.Process, int) {
+// passedDocument reads the document the gate hands runc with flag
+// (--process, -r, …, given as "flag path" or "flag=path"), checks that it
+// cannot be changed, and closes the descriptor it was passed in.
+func passedDocument(t *testing.T, g *Gate, flag string) ([]byte, int) {
 	t.Helper()
-	i := slices.Index(g.Inv.RuntimeArgs, "--process")
-	if i < 0 {
-		t.Fatalf("no --process in %q", g.Inv.RuntimeArgs)
+	path := ""
+	for i, arg := range g.Inv.RuntimeArgs {
+		if arg == flag && i+1 < len(g.Inv.RuntimeArgs) {
+			path = g.Inv.RuntimeArgs[i+1]
+		} else if v, ok := strings.CutPrefix(arg, flag+"="); ok {
+			path = v
+		}
 	}
-	path := g.Inv.RuntimeArgs[i+1]
 	fd, err := strconv.Atoi(strings.TrimPrefix(path, "/proc/self/fd/"))
 	if err != nil {
-		t.Fatalf("--process %s is not a passed descriptor", path)
+		t.Fatalf("%s is not a passed descriptor in %q", flag, g.Inv.RuntimeArgs)
 	}
 	t.Cleanup(func() { syscall.Close(fd) })
 	data, err := os.ReadFile(path)
@@ -190,8 +232,18 @@ func passedProcess(t *testing.T, g *Gate) (*specs.Process, int) {
 		t.Fatal(err)
 	}
 	if _, err := syscall.Write(fd, []byte("x")); err == nil {
-		t.Error("the passed process can be written to after it was judged")
+		t.Error("the passed document can be written to after it was judged")
 	}
+	if err := syscall.Ftruncate(fd, 0); err == nil {
+		t.Error("the passed document can be truncated after it was judged")
+	}
+	return data, fd
+}
+
+// passedProcess reads the process the gate hands runc with --process.
+func passedProcess(t *testing.T, g *Gate) (*specs.Process, int) {
+	t.Helper()
+	data, fd := passedDocument(t, g, "--process")
 	return readProcess(t, data), fd
 }
 
@@ -348,5 +400,71 @@ func TestExecArgsKeepAnIdThatLooksLikeAFlag(t *testing.T) {
 	again, err := spec.Parse(got)
 	if err != nil || again.ContainerID() != "-odd" {
 		t.Fatalf("runc reads %q as container %q: %v", got, again.ContainerID(), err)
+	}
+}
+
+func TestTheProcessIsPassedAboveThePreservedDescriptors(t *testing.T) {
+	for count, want := range map[string]int{"": 3, "0": 3, "2": 5, "0x10": 19, "-5": 3, strconv.Itoa(math.MaxInt): 3} {
+		args := []string{"exec", "--preserve-fds", count, "c1", "true"}
+		if count == "" {
+			args = []string{"exec", "c1", "true"}
+		}
+		if got, err := firstUnpassedFD(mustParse(t, args...)); err != nil || got != want {
+			t.Errorf("--preserve-fds %q: first descriptor runc does not pass %d (%v), want %d", count, got, err, want)
+		}
+	}
+}
+
+func TestArgsWithOptionValueKeepsEachSpelling(t *testing.T) {
+	tests := []struct {
+		args, want []string
+	}{
+		{[]string{"--root", "/r", "exec", "--process", "/p.json", "--detach", "c1"},
+			[]string{"--root", "/r", "exec", "--process", "/proc/self/fd/9", "--detach", "c1"}},
+		{[]string{"exec", "-p=/p.json", "c1", "ignored", "-p", "x"},
+			[]string{"exec", "-p=/proc/self/fd/9", "c1", "ignored", "-p", "x"}},
+		{[]string{"exec", "--process=/a", "-process", "/b", "--", "-odd"},
+			[]string{"exec", "--process=/proc/self/fd/9", "-process", "/proc/self/fd/9", "--", "-odd"}},
+		{[]string{"update", "c1", "-r", "/res.json"},
+			[]string{"update", "c1", "-r", "/proc/self/fd/9"}},
+	}
+	for _, tt := range tests {
+		inv := mustParse(t, tt.args...)
+		name := "process"
+		if inv.Command == "update" {
+			name = "resources"
+		}
+		got := argsWithOptionValue(inv, name, "/proc/self/fd/9")
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("argsWithOptionValue(%q)\n got %q\nwant %q", tt.args, got, tt.want)
+			continue
+		}
+		again := mustParse(t, got...)
+		if v, _ := again.Option(name); v != "/proc/self/fd/9" || !slices.Equal(again.Positional, inv.Positional) || len(again.Options) != len(inv.Options) {
+			t.Errorf("runc reads %q differently from %q: %+v", got, tt.args, again)
+		}
+	}
+	inv := mustParse(t, "exec", "-p", "/p", "c1")
+	argsWithOptionValue(inv, "process", "/x")
+	if inv.RuntimeArgs[2] != "/p" {
+		t.Errorf("the parsed command line was changed: %q", inv.RuntimeArgs)
+	}
+}
+
+// Every exec hands runc its judged process through a sealed memfd: what
+// that adds to an exec the policy admits unchanged, and what replaced the
+// atomic write of a rewritten process file.
+func BenchmarkPassExecProcess(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "docker", "exec-user-1000.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		path, err := passDocument("guard-runtime-exec-process", data, 3)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fd, _ := strconv.Atoi(strings.TrimPrefix(path, "/proc/self/fd/"))
+		syscall.Close(fd)
 	}
 }

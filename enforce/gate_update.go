@@ -19,11 +19,12 @@ import (
 // container was created under.
 //
 // The resources come in one of three forms, and runc gets what was judged
-// in each:
+// in each, as it is or as the policy rewrote it, in a sealed memory file:
 //   - --resources - (containerd, and so Docker): guard-runtime reads stdin,
-//     so runc's stdin becomes a sealed memory file with the judged document.
-//   - --resources FILE: the file is rewritten in place, as an exec process
-//     file is.
+//     so runc's stdin becomes the memory file.
+//   - --resources FILE: runc reads the memory file in place of FILE, as an
+//     exec reads its process, so that a rename over FILE after
+//     guard-runtime read it changes nothing.
 //   - the flags (--memory, --pids-limit, …): guard-runtime builds the
 //     document runc would build from them, and hands runc that document on
 //     stdin with --resources - in place of the flags.
@@ -55,7 +56,7 @@ func (g *Gate) enforceUpdateStdin(p *Policy, ctx Context) error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: refusing update of container %s: %w", ctx.ContainerID, err)
 	}
-	out, _, err := g.judgeResources(p, ctx, data, "the resources on standard input")
+	out, err := g.judgeResources(p, ctx, data, "the resources on standard input")
 	if err != nil {
 		return err
 	}
@@ -67,13 +68,16 @@ func (g *Gate) enforceUpdateFile(p *Policy, ctx Context, file string) error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: refusing update of container %s: cannot read its resources: %w", ctx.ContainerID, err)
 	}
-	out, rewritten, err := g.judgeResources(p, ctx, data, file)
-	if err != nil || !rewritten {
+	out, err := g.judgeResources(p, ctx, data, file)
+	if err != nil {
 		return err
 	}
-	if err := spec.WriteFileAtomic(file, out); err != nil {
-		return fmt.Errorf("guard-runtime: policy %q rewrites %s but it cannot be written, refusing the update: %w", p.Name, file, err)
+	// update passes no descriptors to a process: any number will do.
+	path, err := passDocument("guard-runtime-update-resources", out, 3)
+	if err != nil {
+		return fmt.Errorf("guard-runtime: refusing update of container %s: %w", ctx.ContainerID, err)
 	}
+	g.Inv.RuntimeArgs = argsWithOptionValue(g.Inv, "resources", path)
 	return nil
 }
 
@@ -86,7 +90,7 @@ func (g *Gate) enforceUpdateFlags(p *Policy, ctx Context) error {
 	if err != nil {
 		return fmt.Errorf("guard-runtime: encode the resources of the update of container %s: %w", ctx.ContainerID, err)
 	}
-	out, _, err := g.judgeResources(p, ctx, data, "the resources built from the flags")
+	out, err := g.judgeResources(p, ctx, data, "the resources built from the flags")
 	if err != nil {
 		return err
 	}
@@ -99,26 +103,26 @@ func (g *Gate) enforceUpdateFlags(p *Policy, ctx Context) error {
 
 // judgeResources evaluates an update's resources and returns the document
 // runc is to get: data itself, or its rewrite.
-func (g *Gate) judgeResources(p *Policy, ctx Context, data []byte, source string) ([]byte, bool, error) {
+func (g *Gate) judgeResources(p *Policy, ctx Context, data []byte, source string) ([]byte, error) {
 	doc, err := spec.DecodeResources(data)
 	if err != nil {
-		return nil, false, fmt.Errorf("guard-runtime: refusing update of container %s: %s are not resources runc would read the same way: %w", ctx.ContainerID, source, err)
+		return nil, fmt.Errorf("guard-runtime: refusing update of container %s: %s are not resources runc would read the same way: %w", ctx.ContainerID, source, err)
 	}
 	d, err := EvaluateResources(p, doc, ctx)
 	if err != nil {
-		return nil, false, fmt.Errorf("guard-runtime: policy %q could not judge the update of container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
+		return nil, fmt.Errorf("guard-runtime: policy %q could not judge the update of container %s, refusing it: %w", p.Name, ctx.ContainerID, err)
 	}
 	if err := g.admit(d, ctx); err != nil {
-		return nil, false, err
+		return nil, err
 	}
 	if d.Verdict != RewriteDoc {
-		return data, false, nil
+		return data, nil
 	}
 	out, err := d.Result.Encode()
 	if err != nil {
-		return nil, false, fmt.Errorf("guard-runtime: encode the rewritten resources: %w", err)
+		return nil, fmt.Errorf("guard-runtime: encode the rewritten resources: %w", err)
 	}
-	return out, true, nil
+	return out, nil
 }
 
 func (g *Gate) feedResources(ctx Context, data []byte) error {

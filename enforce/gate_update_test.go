@@ -85,20 +85,51 @@ func TestUpdateOnStdinReachesRuncAsJudged(t *testing.T) {
 	}
 }
 
-func TestUpdateFileIsRewrittenInPlaceOrLeftAlone(t *testing.T) {
+func TestUpdateFileReachesRuncAsJudged(t *testing.T) {
+	tests := []struct {
+		name, flag, input, want string
+	}{
+		{"rewritten", "-r", `{"memory":{"limit":1073741824,"swap":-1}}`, `{"memory":{"limit":1073741824,"swap":1073741824}}`},
+		{"admitted unchanged", "--resources", `{"pids":{"limit":100}, "memory":{"limit":1073741824,"swap":1073741824}}`,
+			`{"pids":{"limit":100}, "memory":{"limit":1073741824,"swap":1073741824}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			file := writeFile(t, dir, "resources.json", []byte(tt.input))
+			g := testGate(t, "--root", dir, "update", tt.flag+"="+file, "c1")
+			if err := g.enforce(); err != nil {
+				t.Fatal(err)
+			}
+			// runc re-opened FILE by its path: what was renamed over it
+			// after the judgement was applied unjudged.
+			swap := writeFile(t, dir, "swap.json", []byte(`{"memory":{"limit":-1,"swap":-1},"pids":{"limit":-1}}`))
+			if err := os.Rename(swap, file); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := passedDocument(t, g, tt.flag); string(got) != tt.want {
+				t.Errorf("runc reads %s, want %s", got, tt.want)
+			}
+			if n := len(g.Inv.RuntimeArgs); n != 5 || g.Inv.RuntimeArgs[4] != "c1" {
+				t.Errorf("runtime arguments %q", g.Inv.RuntimeArgs)
+			}
+			assertNoGuardTempFiles(t, dir)
+		})
+	}
+}
+
+func TestDeniedUpdateFileIsLeftAlone(t *testing.T) {
 	dir := t.TempDir()
-	file := writeFile(t, dir, "resources.json", []byte(`{"memory":{"limit":1073741824,"swap":-1}}`))
-	if err := testGate(t, "--root", dir, "update", "-r", file, "c1").enforce(); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(file); string(got) != `{"memory":{"limit":1073741824,"swap":1073741824}}` {
-		t.Errorf("rewritten resources: %s", got)
-	}
 	denied := []byte(`{"cpu":{"quota":-1,"period":100000}}`)
-	writeFile(t, dir, "resources.json", denied)
-	mustContain(t, testGate(t, "--root", dir, "update", "--resources="+file, "c1").enforce(), "means unlimited CPU")
+	file := writeFile(t, dir, "resources.json", denied)
+	g := testGate(t, "--root", dir, "update", "--resources="+file, "c1")
+	args := slices.Clone(g.Inv.RuntimeArgs)
+	mustContain(t, g.enforce(), "means unlimited CPU")
 	if got, _ := os.ReadFile(file); !bytes.Equal(got, denied) {
 		t.Errorf("the resources of a denied update changed: %s", got)
+	}
+	if !slices.Equal(g.Inv.RuntimeArgs, args) {
+		t.Errorf("runtime arguments changed: %q", g.Inv.RuntimeArgs)
 	}
 	assertNoGuardTempFiles(t, dir)
 }
