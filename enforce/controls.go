@@ -21,6 +21,7 @@ type Controls struct {
 	SELinux           *SELinux           `yaml:"seLinux,omitempty"`
 	MaskedPaths       *MaskedPaths       `yaml:"maskedPaths,omitempty"`
 	ProcFd            *ProcFd            `yaml:"procFd,omitempty"`
+	PassedDescriptors *PassedDescriptors `yaml:"passedDescriptors,omitempty"`
 	Hooks             *Hooks             `yaml:"hooks,omitempty"`
 	Unified           *Unified           `yaml:"unified,omitempty"`
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`

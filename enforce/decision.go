@@ -26,6 +26,9 @@ type Context struct {
 	Bundle      string
 	// Annotations of the config, for the audit trail's engine context.
 	Annotations map[string]string
+	// Call is what the command line and the caller hand runc besides the
+	// document.
+	Call Call
 }
 
 // Decision is the policy's verdict on one document.

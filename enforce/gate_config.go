@@ -21,6 +21,7 @@ func (g *Gate) enforceConfig() error {
 		return err
 	}
 	ctx.Bundle = bundle
+	ctx.Call.Descriptors = passedDescriptors(g.Inv, os.Getenv)
 	// Everything runs on one goroutine: on two CPUs, loading the policy on
 	// another one while the document is decoded cost more in thread
 	// wake-ups and creation than it saved (hack/bench: 0.26 ms per create).

@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,7 +11,7 @@ import (
 )
 
 // enforceExec judges the process of an exec against the policy the
-// container was created under.
+// container was created under, and the descriptors runc would pass it.
 //
 // With --process FILE (what containerd, and so Docker, always pass) the
 // file is read strictly, like config.json. Without it, runc builds the
@@ -30,6 +31,7 @@ func (g *Gate) enforceExec() error {
 		return err
 	}
 	ctx := Context{Operation: OpExec, ContainerID: id}
+	ctx.Call.Descriptors = passedDescriptors(g.Inv, os.Getenv)
 	if file, _ := g.Inv.Option("process"); file != "" {
 		return g.enforceProcessFile(p, ctx, file)
 	}

@@ -305,11 +305,21 @@ func TestExecWithoutProcessFileNeedsAConfigItCanRead(t *testing.T) {
 	mustContain(t, testGate(t, "--root", root, "exec", "c1", "true").enforce(), "names no bundle")
 }
 
+// withoutDescriptorChecks is restricted without passedDescriptors, for
+// tests of command lines that pass descriptors this test process has not
+// got.
+func withoutDescriptorChecks(t *testing.T, g *Gate) *Gate {
+	t.Helper()
+	g.cfg.Policy.Dir = policyDir(t, map[string]string{"nodescriptors": "extends: restricted\ncontrols:\n  passedDescriptors: null\n"})
+	g.cfg.Policy.Default = "nodescriptors"
+	return g
+}
+
 func TestExecWithoutProcessFileHandsRuncTheJudgedProcess(t *testing.T) {
 	root := t.TempDir()
 	fakeContainer(t, root, "c1", compliantSpec())
-	g := testGate(t, "--root", root, "--log", "l.json", "exec", "--detach", "--pid-file", "p.pid", "--preserve-fds=2",
-		"-e", "A=1", "--tty", "--console-socket", "s.sock", "--cwd", "/tmp", "--cgroup", "pids:x", "--ignore-paused", "c1", "sleep", "1")
+	g := withoutDescriptorChecks(t, testGate(t, "--root", root, "--log", "l.json", "exec", "--detach", "--pid-file", "p.pid", "--preserve-fds=2",
+		"-e", "A=1", "--tty", "--console-socket", "s.sock", "--cwd", "/tmp", "--cgroup", "pids:x", "--ignore-paused", "c1", "sleep", "1"))
 	if err := g.enforce(); err != nil {
 		t.Fatal(err)
 	}
@@ -466,5 +476,15 @@ func BenchmarkPassExecProcess(b *testing.B) {
 		}
 		fd, _ := strconv.Atoi(strings.TrimPrefix(path, "/proc/self/fd/"))
 		syscall.Close(fd)
+	}
+}
+
+// An exec without --preserve-fds, as engines make them: nothing to inspect.
+func BenchmarkPassedDescriptorsOfAnEngineExec(b *testing.B) {
+	inv := mustParse(b, "--root", "/run/containerd/runc/k8s.io", "exec", "--process", "/tmp/runc-process1", "--detach", "c1")
+	for b.Loop() {
+		if passedDescriptors(inv, os.Getenv) != nil {
+			b.Fatal("descriptors passed")
+		}
 	}
 }

@@ -31,6 +31,19 @@ type Input struct {
 	Resources *specs.LinuxResources
 	// ResourcesPath is the JSON pointer of Resources: "/linux/resources" or "".
 	ResourcesPath string
+
+	// Call is what runc gets with the document from the command line and
+	// the caller; empty for `policy check`, which has no call.
+	Call Call
+}
+
+// Call is what a runtime call hands runc besides its document that gives
+// the container more than the document says, for the controls to judge
+// with it.
+type Call struct {
+	// Descriptors are the caller's descriptors runc passes to the process
+	// it starts (create, run, restore, exec), in runc's order.
+	Descriptors []PassedDescriptor
 }
 
 // Annotations returns the config's annotations, if any.
@@ -51,7 +64,7 @@ func (in *Input) Linux() *specs.Linux {
 
 func configInput(s *specs.Spec, ctx Context) *Input {
 	in := &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Spec: s,
-		Process: s.Process, ProcessPath: "/process", ResourcesPath: "/linux/resources"}
+		Process: s.Process, ProcessPath: "/process", ResourcesPath: "/linux/resources", Call: ctx.Call}
 	if s.Linux != nil {
 		in.Resources = s.Linux.Resources
 	}
@@ -59,7 +72,7 @@ func configInput(s *specs.Spec, ctx Context) *Input {
 }
 
 func processInput(p *specs.Process, ctx Context) *Input {
-	return &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Process: p}
+	return &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Process: p, Call: ctx.Call}
 }
 
 func resourcesInput(r *specs.LinuxResources, ctx Context) *Input {

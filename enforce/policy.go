@@ -75,6 +75,7 @@ func (c *Controls) List() []NamedControl {
 		{"seLinux", c.SELinux != nil, c.SELinux},
 		{"maskedPaths", c.MaskedPaths != nil, c.MaskedPaths},
 		{"procFd", c.ProcFd != nil, c.ProcFd},
+		{"passedDescriptors", c.PassedDescriptors != nil, c.PassedDescriptors},
 		{"hooks", c.Hooks != nil, c.Hooks},
 		{"unified", c.Unified != nil, c.Unified},
 		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("e45e33aa333ccfd1")
+	registerEntrySchema("416b25599eecf2dc")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -292,6 +292,10 @@ func fastDecodeControls(s *spec.Stream, v *Controls) bool {
 			if !fastDecodePtrToOOM(s, &v.OOM) {
 				return false
 			}
+		case "PassedDescriptors":
+			if !fastDecodePtrToPassedDescriptors(s, &v.PassedDescriptors) {
+				return false
+			}
 		case "Privileged":
 			if !fastDecodePtrToPrivileged(s, &v.Privileged) {
 				return false
@@ -550,6 +554,15 @@ func fastDecodePtrToOOM(s *spec.Stream, v **OOM) bool {
 	elem := new(OOM)
 	*v = elem
 	return fastDecodeOOM(s, elem)
+}
+
+func fastDecodePtrToPassedDescriptors(s *spec.Stream, v **PassedDescriptors) bool {
+	if s.Null() {
+		return true
+	}
+	elem := new(PassedDescriptors)
+	*v = elem
+	return fastDecodePassedDescriptors(s, elem)
 }
 
 func fastDecodePtrToPrivileged(s *spec.Stream, v **Privileged) bool {
@@ -989,6 +1002,10 @@ func fastDecodeOOM(s *spec.Stream, v *OOM) bool {
 		}
 	}
 	return s.Close()
+}
+
+func fastDecodePassedDescriptors(s *spec.Stream, v *PassedDescriptors) bool {
+	return spec.EmptyObject(s)
 }
 
 func fastDecodePrivileged(s *spec.Stream, v *Privileged) bool {

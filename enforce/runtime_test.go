@@ -523,8 +523,18 @@ func copyTestBinary(t *testing.T, dst string) []byte {
 
 func runExecHelper(t *testing.T, mode, path, pin string, extraEnv ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRuntimeExecHelper$")
-	cmd.Env = append([]string{helperEnv + "=" + mode, "GUARD_RUNTIME_TEST_PATH=" + path, "GUARD_RUNTIME_TEST_PIN=" + pin}, extraEnv...)
+	env := append([]string{helperEnv + "=" + mode, "GUARD_RUNTIME_TEST_PATH=" + path, "GUARD_RUNTIME_TEST_PIN=" + pin}, extraEnv...)
+	return runChildTest(t, "TestRuntimeExecHelper", env, nil)
+}
+
+// runChildTest runs the test named test of this binary in a child process
+// with env as its whole environment and files as its descriptors 3, 4, …
+// (nil: not open), and returns its output and exit status.
+func runChildTest(t *testing.T, test string, env []string, files []*os.File) (string, int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = env
+	cmd.ExtraFiles = files
 	out, err := cmd.CombinedOutput()
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
@@ -533,19 +543,28 @@ func runExecHelper(t *testing.T, mode, path, pin string, extraEnv ...string) (st
 	return string(out), cmd.ProcessState.ExitCode()
 }
 
-func parseTargetReport(t *testing.T, out string) targetReportData {
+// childReport decodes into report the JSON a child printed after prefix,
+// and reports whether there was one.
+func childReport(t *testing.T, out, prefix string, report any) bool {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
-		if data, ok := strings.CutPrefix(line, targetReport); ok {
-			var report targetReportData
-			if err := json.Unmarshal([]byte(data), &report); err != nil {
+		if data, ok := strings.CutPrefix(line, prefix); ok {
+			if err := json.Unmarshal([]byte(data), report); err != nil {
 				t.Fatal(err)
 			}
-			return report
+			return true
 		}
 	}
-	t.Fatalf("the verified runtime did not run; output:\n%s", out)
-	return targetReportData{}
+	return false
+}
+
+func parseTargetReport(t *testing.T, out string) targetReportData {
+	t.Helper()
+	var report targetReportData
+	if !childReport(t, out, targetReport, &report) {
+		t.Fatalf("the verified runtime did not run; output:\n%s", out)
+	}
+	return report
 }
 
 func TestExecRunsTheVerifiedFileEvenAfterARename(t *testing.T) {
