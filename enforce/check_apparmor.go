@@ -8,11 +8,15 @@ import (
 
 // AppArmor denies AppArmor profiles that confine nothing.
 //
-// Fields: process.apparmorProfile (config.json and the exec process file).
+// Fields: process.apparmorProfile (config.json and the exec process file);
+// restore's --lsm-profile and --lsm-mount-context.
 // Allowed: no profile, or any profile not on the denied list. An absent
 // profile is fine: hosts without AppArmor have none, and Docker leaves the
 // field out there even for apparmor=unconfined. The name is compared as
-// runc hands it to the kernel, exactly.
+// runc hands it to the kernel, exactly. A restore with a non-empty
+// --lsm-profile or --lsm-mount-context is denied: runc hands them to CRIU,
+// which labels the restored processes and mounts itself, past the
+// profile judged here.
 //
 // Policy settings:
 //
@@ -34,6 +38,7 @@ func (c *AppArmor) Validate() error {
 
 // Check implements Control.
 func (c *AppArmor) Check(in *Input, r *Report) {
+	denyLSMOverrides(in, r)
 	if in.Process == nil || in.Process.ApparmorProfile == "" {
 		return
 	}

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -25,5 +26,30 @@ func TestAppArmorExec(t *testing.T) {
 	d := judgeExecProcess(t, loadShipped(t, "baseline"), proc)
 	if d.Verdict != DenyVerdict || !hasViolationAt(d, "/apparmorProfile") {
 		t.Fatalf("%s %+v", d.Verdict, d.Violations)
+	}
+}
+
+// lsmOverrideViolations are the violations of control about restore's LSM
+// flags.
+func lsmOverrideViolations(t *testing.T, policy *Policy, control string) []Violation {
+	t.Helper()
+	ctx := Context{Operation: OpRestore, ContainerID: "fixture", Call: Call{LSMProfile: "apparmor:unconfined", LSMMountContext: "system_u:object_r:spc_t:s0"}}
+	var got []Violation
+	for _, v := range judgeSpecIn(t, policy, compliantSpec(), ctx).Violations {
+		if v.Control == control && strings.HasPrefix(v.Field, "--lsm-") {
+			got = append(got, v)
+		}
+	}
+	return got
+}
+
+// Each of the two controls refuses both flags on its own; the SELinux
+// control's test is here, with the AppArmor control's.
+func TestLabelControlsDenyRestoreLSMFlags(t *testing.T) {
+	for _, control := range []string{"appArmor", "seLinux"} {
+		got := lsmOverrideViolations(t, loadShipped(t, "baseline"), control)
+		if len(got) != 2 || got[0].Field != "--lsm-profile" || got[1].Field != "--lsm-mount-context" || got[0].Action != Deny || got[1].Action != Deny {
+			t.Errorf("%s: %+v", control, got)
+		}
 	}
 }

@@ -10,9 +10,12 @@ import (
 //
 // Fields: process.selinuxLabel (config.json and the exec process file),
 // written user:role:type:level, where the level may itself hold colons
-// (s0:c1,c2).
+// (s0:c1,c2); restore's --lsm-profile and --lsm-mount-context.
 // Allowed: no label, or a label whose type is not on the denied list. A
 // label with fewer than three parts has no type to judge and is denied.
+// A restore with a non-empty --lsm-profile or --lsm-mount-context is
+// denied: runc hands them to CRIU, which labels the restored processes and
+// mounts itself, past the label judged here.
 //
 // Policy settings:
 //
@@ -34,6 +37,7 @@ func (c *SELinux) Validate() error {
 
 // Check implements Control.
 func (c *SELinux) Check(in *Input, r *Report) {
+	denyLSMOverrides(in, r)
 	if in.Process == nil || in.Process.SelinuxLabel == "" {
 		return
 	}

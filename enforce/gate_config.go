@@ -22,6 +22,10 @@ func (g *Gate) enforceConfig() error {
 	}
 	ctx.Bundle = bundle
 	ctx.Call.Descriptors = passedDescriptors(g.Inv, os.Getenv)
+	if ctx.Operation == OpRestore {
+		ctx.Call.LSMProfile, _ = g.Inv.Option("lsm-profile")
+		ctx.Call.LSMMountContext, _ = g.Inv.Option("lsm-mount-context")
+	}
 	// Everything runs on one goroutine: on two CPUs, loading the policy on
 	// another one while the document is decoded cost more in thread
 	// wake-ups and creation than it saved (hack/bench: 0.26 ms per create).

@@ -44,6 +44,11 @@ type Call struct {
 	// Descriptors are the caller's descriptors runc passes to the process
 	// it starts (create, run, restore, exec), in runc's order.
 	Descriptors []PassedDescriptor
+	// LSMProfile and LSMMountContext are restore's --lsm-profile and
+	// --lsm-mount-context, "" when absent or empty (runc then passes
+	// nothing): runc hands them to CRIU, which labels the restored
+	// processes and mounts with them.
+	LSMProfile, LSMMountContext string
 }
 
 // Annotations returns the config's annotations, if any.
@@ -77,4 +82,18 @@ func processInput(p *specs.Process, ctx Context) *Input {
 
 func resourcesInput(r *specs.LinuxResources, ctx Context) *Input {
 	return &Input{Operation: ctx.Operation, ContainerID: ctx.ContainerID, Bundle: ctx.Bundle, Resources: r}
+}
+
+// denyLSMOverrides refuses restore's --lsm-profile and --lsm-mount-context
+// for the AppArmor and SELinux controls: CRIU, not runc, labels the
+// restored processes and mounts with them, and guard-runtime cannot judge
+// what CRIU applies. Both controls give the same messages, so a policy
+// with both says it once.
+func denyLSMOverrides(in *Input, r *Report) {
+	if v := in.Call.LSMProfile; v != "" {
+		r.Deny("--lsm-profile", "restore --lsm-profile %q has CRIU give the restored processes that LSM profile, and policy %s, which judges AppArmor profiles and SELinux labels, cannot judge what CRIU applies: restore without --lsm-profile", v, r.Policy())
+	}
+	if v := in.Call.LSMMountContext; v != "" {
+		r.Deny("--lsm-mount-context", "restore --lsm-mount-context %q has CRIU mount the restored filesystems with that SELinux context, and policy %s, which judges AppArmor profiles and SELinux labels, cannot judge what CRIU applies: restore without --lsm-mount-context", v, r.Policy())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -332,4 +333,54 @@ func TestPolicyRecordDecodeIsStrict(t *testing.T) {
 	if err != nil || *rec != (policyRecord{Policy: "a", Dir: "/d"}) {
 		t.Errorf("read %+v, %v", rec, err)
 	}
+}
+
+// restore's --lsm-profile and --lsm-mount-context have CRIU label the
+// restored processes and mounts itself, past the labels the AppArmor and
+// SELinux controls judged.
+func TestRestoreWithLSMFlagsIsRefusedWhereLabelsAreJudged(t *testing.T) {
+	bundle := testBundle(t, compliantSpec())
+	restore := func(policy string, flags ...string) (*Gate, string) {
+		root := filepath.Join(t.TempDir(), "runc")
+		args := append(append([]string{"--guard-policy=" + policy, "--root", root, "restore"}, flags...), "--bundle", bundle, "c1")
+		g := testGate(t, args...)
+		g.cfg.Policy.Dir = policyDir(t, map[string]string{
+			"apparmor-only": "extends: restricted\ncontrols:\n  seLinux: null\n",
+			"selinux-only":  "extends: restricted\ncontrols:\n  appArmor: null\n",
+			"no-labels":     "extends: restricted\ncontrols:\n  appArmor: null\n  seLinux: null\n",
+		})
+		return g, root
+	}
+	for _, policy := range []string{"restricted", "apparmor-only", "selinux-only"} {
+		for _, tt := range []struct{ flags []string }{
+			{[]string{"--lsm-profile", "apparmor:unconfined"}},
+			{[]string{"--lsm-mount-context=system_u:object_r:spc_t:s0"}},
+		} {
+			t.Run(policy+" "+strings.Join(tt.flags, " "), func(t *testing.T) {
+				g, root := restore(policy, tt.flags...)
+				err := g.enforce()
+				flag, value, _ := strings.Cut(strings.Join(tt.flags, "="), "=")
+				mustContain(t, err, fmt.Sprintf(`policy %q denied container c1: restore %s %q has CRIU`, policy, flag, value))
+				mustContain(t, err, "cannot judge what CRIU applies: restore without "+flag)
+				if strings.Count(err.Error(), "has CRIU") != 1 {
+					t.Errorf("the reason is given more than once: %v", err)
+				}
+				if _, err := os.Stat(filepath.Join(root, "c1@guard-runtime.policy")); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("a denied restore left a policy record: %v", err)
+				}
+			})
+		}
+	}
+	t.Run("empty values, which runc does not pass", func(t *testing.T) {
+		g, _ := restore("restricted", "--lsm-profile=", "--lsm-mount-context", "")
+		if err := g.enforce(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("a policy that judges no label", func(t *testing.T) {
+		g, _ := restore("no-labels", "--lsm-profile", "apparmor:unconfined")
+		if err := g.enforce(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
