@@ -157,7 +157,9 @@ func (r *Runtime) verify(cacheDir string, now func() time.Time) error {
 		return err
 	}
 	r.Digest = digest
-	if cache != nil && settled(r.id, now()) {
+	// Only an ELF executable is recorded: a cache hit skips the hash, and
+	// with it the look at the content that refuses a script.
+	if cache != nil && isELF && settled(r.id, now()) {
 		if err := cache.store(r.id, digest); err != nil {
 			r.CacheErr = err
 		}
@@ -347,9 +349,10 @@ func parseTimespec(s string) (unix.Timespec, error) {
 // verifyCache is the directory of verified identities: one small file per
 // runtime inode, named v-<dev>-<ino>, holding
 //
-//	guard-runtime-verified-v1 <dev> <ino> <size> <mtime> <ctime> <sha256>
+//	guard-runtime-verified-v2 <dev> <ino> <size> <mtime> <ctime> <sha256>
 //
-// It records a fact (this identity had this digest), not a decision, so a
+// It records a fact (this identity had this digest, and is an ELF
+// executable; nothing else is recorded), not a decision, so a
 // change of pins needs no invalidation. Only a directory and files owned by
 // root (or by the user guard-runtime runs as) and writable by nobody else
 // are trusted; otherwise guard-runtime hashes.
@@ -364,7 +367,7 @@ type verifyCache struct {
 }
 
 const (
-	cacheEntryMagic   = "guard-runtime-verified-v1"
+	cacheEntryMagic   = "guard-runtime-verified-v2"
 	maxCacheEntrySize = 4096
 )
 

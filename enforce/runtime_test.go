@@ -173,6 +173,26 @@ func TestOpenRuntimeRefusesUnusableFiles(t *testing.T) {
 	}
 }
 
+// A pinned script is refused on every call, not only on the one that
+// hashes it: a cache hit skips the hash and the look at the content with
+// it, so a script's digest is never recorded.
+func TestPinnedScriptIsRefusedFromTheCacheToo(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	script := []byte("#!/bin/sh\nexec /usr/sbin/runc \"$@\"\n")
+	path := writeRuntime(t, filepath.Join(dir, "wrapper.sh"), script)
+	cacheDir := filepath.Join(dir, "verified")
+	for call := 1; call <= 2; call++ {
+		_, err := openSettled(RuntimeConfig{Path: path, SHA256: Digests{digestOf(script)}, CacheDir: cacheDir})
+		if err == nil || !strings.Contains(err.Error(), "not an ELF executable") {
+			t.Fatalf("call %d: error %v, want the refusal of a script", call, err)
+		}
+	}
+	if _, err := os.Stat(cacheEntryPath(t, cacheDir, path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the script's digest was recorded (stat: %v)", err)
+	}
+}
+
 func cacheEntryPath(t *testing.T, cacheDir, runtimePath string) string {
 	t.Helper()
 	var st syscall.Stat_t
