@@ -395,20 +395,22 @@ func isBindMount(options []string) bool {
 // isReadOnlyMount applies the options as runc does, in order, the last of
 // ro/rw (MS_RDONLY) and of rro/rrw (the recursive attribute) winning.
 func isReadOnlyMount(options []string) bool {
-	ro, rro := false, false
+	return lastOf(options, "ro", "rw") || lastOf(options, "rro", "rrw")
+}
+
+// lastOf reports whether on comes after every off among the options, as
+// runc applies a flag and its opposite in order.
+func lastOf(options []string, on, off string) bool {
+	set := false
 	for _, o := range options {
 		switch o {
-		case "ro":
-			ro = true
-		case "rw":
-			ro = false
-		case "rro":
-			rro = true
-		case "rrw":
-			rro = false
+		case on:
+			set = true
+		case off:
+			set = false
 		}
 	}
-	return ro || rro
+	return set
 }
 
 // cleanDestination is the mount point as runc places it: a relative

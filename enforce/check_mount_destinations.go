@@ -24,8 +24,10 @@ import (
 //     The engines' other mounts (tmpfs at /dev, devpts, mqueue at
 //     /dev/mqueue, shm at /dev/shm) are not under /proc or /sys.
 //   - A standard mount with readOnly: true only when it ends read-only:
-//     ro after any rw, or rro after any rrw, among its options, which runc
-//     applies in order (see HostPaths). Engines mount sysfs and cgroup
+//     ro after any rw among its options, which runc applies in order. rro
+//     does not count: runc 1.1.5 applies the recursive attribute only to
+//     bind mounts, and mounts a sysfs or cgroup with rro read-write.
+//     Engines mount sysfs and cgroup
 //     read-only unless the container is privileged (Podman on cgroup v2
 //     also when /sys/fs/cgroup is unmasked); written to, sysfs reaches the
 //     host's devices and kernel (/sys/kernel/uevent_helper names a program
@@ -44,6 +46,13 @@ import (
 //     kernel settings. hostPaths denies these sources as well, since /proc
 //     and /sys are among its sensitive paths; this control keeps them denied
 //     in a policy that changes hostPaths.
+//
+// Destinations are judged as written, cleaned. runc follows symlinks of
+// the root filesystem in a destination (except for proc and sysfs, which
+// it refuses to mount through one), so an image with /x -> /sys can place
+// a tmpfs or a bind on /sys. Such a mount only covers what is there, in
+// the container's own mount namespace; changing the filesystem already
+// there takes the remount option, which mountTypes refuses on every mount.
 //
 // Policy settings:
 //
@@ -97,7 +106,7 @@ func (c *MountDestinations) Check(in *Input, r *Report) {
 func (c *MountDestinations) checkDestination(r *Report, i int, m specs.Mount) {
 	dest := cleanDestination(m.Destination)
 	if s := c.standard(dest, m); s != nil {
-		if s.ReadOnly && !isReadOnlyMount(m.Options) {
+		if s.ReadOnly && !endsReadOnly(m.Options) {
 			r.Deny(mountField(i, "options"), "the %s mount at %s is not read-only (its options must end with ro after any rw: runc applies them in order), which policy %s does not allow: a writable %s lets the container change the host's kernel settings; engines mount it read-only unless the container is privileged: remove --privileged (Podman: also --security-opt unmask=ALL or unmask=/sys/fs/cgroup), or the rw option", m.Type, dest, r.Policy(), m.Type)
 		}
 		return
@@ -169,4 +178,11 @@ func (c *MountDestinations) standardPlaces(typ string) string {
 		}
 	}
 	return strings.Join(places, " and ")
+}
+
+// endsReadOnly applies ro and rw (MS_RDONLY) as runc does, in order, the
+// last winning. Unlike isReadOnlyMount it ignores rro: the recursive
+// attribute, which runc sets only on bind mounts.
+func endsReadOnly(options []string) bool {
+	return lastOf(options, "ro", "rw")
 }

@@ -70,7 +70,12 @@ func TestMountDestinationsFixtures(t *testing.T) {
 		{name: "sysfs at /sys without ro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev"} }),
 			verdict: DenyVerdict, field: sysOptions},
 		{name: "sysfs at /sys with ro after rw", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"rw", "nosuid", "ro"} }), verdict: Allow},
-		{name: "sysfs at /sys with rro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "rro"} }), verdict: Allow},
+		// runc 1.1.5 sets the recursive attribute only on binds: rro leaves sysfs and cgroup writable.
+		{name: "sysfs at /sys with rro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "rro"} }),
+			verdict: DenyVerdict, field: sysOptions},
+		{name: "cgroup at /sys/fs/cgroup with rro", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Options = []string{"nosuid", "noexec", "nodev", "rro"} }),
+			verdict: DenyVerdict, field: cgroupOptions},
+		{name: "sysfs at /sys with ro and rro", change: changeMountAt("/sys", func(m *specs.Mount) { m.Options = []string{"nosuid", "ro", "rro"} }), verdict: Allow},
 		{name: "cgroup at /sys/fs/cgroup with rw", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) { m.Options = append(m.Options, "rw") }),
 			verdict: DenyVerdict, field: cgroupOptions},
 		{name: "cgroup2 at /sys/fs/cgroup without ro", change: changeMountAt("/sys/fs/cgroup", func(m *specs.Mount) {

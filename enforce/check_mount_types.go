@@ -25,6 +25,13 @@ import (
 // (A type whose source is a host path, such as ext4 on /dev/sda1, is
 // judged by hostPaths too.)
 //
+// No mount may carry the remount option, bind or not: runc turns it into
+// MS_REMOUNT, which changes the mount already at the destination instead
+// of making a new one, and with it the flags of its filesystem, the
+// host's own when the destination lies on it (a remount,ro at / made the
+// host's tmpfs read-only; remount,size=300m grew it). Engines never ask
+// for it.
+//
 // Allowed:
 //   - a bind mount, whatever its type: its options hold bind or rbind, so
 //     runc ignores the type (see HostPaths); hostPaths and
@@ -65,6 +72,10 @@ func (c *MountTypes) Check(in *Input, r *Report) {
 		return
 	}
 	for i, m := range in.Spec.Mounts {
+		if slices.Contains(m.Options, "remount") {
+			r.Deny(mountField(i, "options"), "the mount at %s has the remount option, which policy %s does not allow: it changes the mount and the filesystem already at that place, which may be the host's, instead of mounting a new one; remove the option", cleanDestination(m.Destination), r.Policy())
+			continue
+		}
 		if isBindMount(m.Options) || slices.Contains(c.Allowed, m.Type) {
 			continue
 		}

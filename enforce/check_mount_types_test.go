@@ -16,6 +16,9 @@ import (
 // newTypeField is the type of a mount appended to the compliant spec.
 var newTypeField = fmt.Sprintf("/mounts/%d/type", len(compliantSpec().Mounts))
 
+// newOptionsField is its options.
+var newOptionsField = fmt.Sprintf("/mounts/%d/options", len(compliantSpec().Mounts))
+
 func TestMountTypesFixtures(t *testing.T) {
 	volume := "/var/lib/docker/volumes/data/_data"
 	mount := func(typ, source, dest string, options ...string) func(*specs.Spec) {
@@ -33,6 +36,9 @@ func TestMountTypesFixtures(t *testing.T) {
 		{name: "no type and no bind option", change: mount("", "/srv/data", "/data"), verdict: DenyVerdict, field: newTypeField},
 		{name: "type bind without a bind option", change: mount("bind", volume, "/data"), verdict: DenyVerdict, field: newTypeField},
 		{name: "a type in another case", change: mount("Tmpfs", "tmpfs", "/scratch"), verdict: DenyVerdict, field: newTypeField},
+		{name: "remount of the filesystem at /", change: mount("mqueue", "mqueue", "/", "remount", "ro"), verdict: DenyVerdict, field: newOptionsField},
+		{name: "remount of a tmpfs", change: mount("tmpfs", "tmpfs", "/x", "remount", "size=300m"), verdict: DenyVerdict, field: newOptionsField},
+		{name: "remount of a volume bind", change: mount("bind", volume, "/data", "rbind", "remount", "ro"), verdict: DenyVerdict, field: newOptionsField},
 		{name: "tmpfs elsewhere (--tmpfs)", change: mount("tmpfs", "tmpfs", "/scratch", "nosuid", "nodev", "noexec"), verdict: Allow},
 		{name: "a second devpts", change: mount("devpts", "devpts", "/pts", "newinstance", "ptmxmode=0666"), verdict: Allow},
 		{name: "a volume bind", change: mount("bind", volume, "/data", "rbind"), verdict: Allow},
