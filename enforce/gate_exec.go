@@ -26,6 +26,9 @@ func (g *Gate) enforceExec() error {
 		return nil // runc prints the command's help and runs nothing
 	}
 	id := g.Inv.ContainerID()
+	if err := refuseCgroupEscape(g.Inv); err != nil {
+		return err
+	}
 	p, err := g.containerPolicy(id)
 	if err != nil {
 		return err
@@ -115,6 +118,35 @@ func (g *Gate) admit(d *Decision, ctx Context) error {
 	g.record(d, ctx)
 	if d.Verdict == DenyVerdict {
 		return denial(d, ctx)
+	}
+	return nil
+}
+
+// refuseCgroupEscape refuses an exec --cgroup whose path could lead out
+// of the container's cgroup. runc 1.1.5 joins the path to the container's
+// cgroup in each hierarchy (path.Join, which applies "..") and accepts the
+// result when it begins with the container's path as a string, so from a
+// container in /c1, "../c10" puts the process into /c10, another
+// container's cgroup, with none of /c1's memory or pids limits;
+// "pids:../c10" does it for one hierarchy. --cgroup exists to name a
+// sub-cgroup of the container, so a path with a ".." component is
+// refused, and so is an absolute one: runc takes "/x" below the container
+// too, but it reads as a cgroup of the host. This is runc's own rule made
+// whole, not a policy choice: it holds under every policy, audit mode
+// included, and for exec with or without --process.
+func refuseCgroupEscape(inv *spec.Invocation) error {
+	for _, v := range inv.Values("cgroup") {
+		// runc splits each value as [controller[,controller]:]path.
+		parts := strings.SplitN(v, ":", 3)
+		sub := parts[len(parts)-1]
+		switch {
+		case len(parts) > 2:
+			return fmt.Errorf("guard-runtime: refusing exec in container %s: --cgroup %q is not [controller[,controller]:]path (runc refuses it too): give one path, such as sub or pids:sub", inv.ContainerID(), v)
+		case strings.HasPrefix(sub, "/"):
+			return fmt.Errorf("guard-runtime: refusing exec in container %s: --cgroup %q gives an absolute path, but --cgroup names a sub-cgroup of the container, below its own cgroup: write it relative to that, without the leading /", inv.ContainerID(), v)
+		case slices.Contains(strings.Split(sub, "/"), ".."):
+			return fmt.Errorf("guard-runtime: refusing exec in container %s: --cgroup %q has a \"..\" component, which leads out of the container's cgroup: runc 1.1.5 would put the process into another cgroup (../c10 from /c1 is another container's /c10) and out of the container's limits; give a sub-cgroup of the container without \"..\", such as sub or pids:sub", inv.ContainerID(), v)
+		}
 	}
 	return nil
 }

@@ -194,6 +194,46 @@ func TestExecHelpIsNotJudged(t *testing.T) {
 	}
 }
 
+// runc 1.1.5 accepted any --cgroup whose joined path string-prefixes the
+// container's cgroup: from /c1, ../c10 joined another container's /c10.
+func TestExecCgroupOutsideTheContainerIsRefused(t *testing.T) {
+	// The --cgroup flags of an exec, and the error they get ("" when admitted).
+	flags := map[string]string{
+		"--cgroup ../c10":                                  `--cgroup "../c10" has a ".." component`,
+		"--cgroup pids:../c10":                             `--cgroup "pids:../c10" has a ".." component`,
+		"--cgroup=memory,pids:sub/../../c10":               `--cgroup "memory,pids:sub/../../c10" has a ".." component`,
+		"--cgroup ..":                                      `--cgroup ".." has a ".." component`,
+		"--cgroup memory:sub --cgroup cpu:../c10":          `--cgroup "cpu:../c10" has a ".." component`,
+		"--cgroup /c10":                                    `--cgroup "/c10" gives an absolute path`,
+		"--cgroup pids:/c10":                               `--cgroup "pids:/c10" gives an absolute path`,
+		"--cgroup pids:sub:x":                              "runc refuses it too",
+		"--cgroup sub/leaf":                                "",
+		"--cgroup memory,pids:sub --cgroup cpu:sub..x/./y": "",
+	}
+	admitted, _ := json.Marshal(compliantSpec().Process)
+	root := t.TempDir()
+	fakeContainer(t, root, "c1", compliantSpec())
+	file := writeFile(t, t.TempDir(), "process.json", admitted)
+	for line, want := range flags {
+		t.Run(line, func(t *testing.T) {
+			for _, args := range [][]string{
+				append(append([]string{"--root", root, "exec", "--process", file}, strings.Fields(line)...), "c1"),
+				append(append([]string{"--root", root, "exec"}, strings.Fields(line)...), "c1", "true"),
+			} {
+				err := testGate(t, args...).enforce()
+				if want == "" && err != nil {
+					t.Fatalf("%q refused: %v", args, err)
+				}
+				if want != "" {
+					mustContain(t, err, want)
+				}
+			}
+		})
+	}
+	// A policy in audit mode admits every document, not this.
+	mustContain(t, testGate(t, "--guard-policy=audit", "--root", root, "exec", "--process", file, "--cgroup", "../c10", "c1").enforce(), `has a ".." component`)
+}
+
 // fakeContainer makes runc's state of a container created from a bundle
 // whose config is s, as the flag form of exec finds it.
 func fakeContainer(t *testing.T, root, id string, s *specs.Spec) string {
