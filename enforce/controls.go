@@ -25,6 +25,7 @@ type Controls struct {
 	Hooks             *Hooks             `yaml:"hooks,omitempty"`
 	Unified           *Unified           `yaml:"unified,omitempty"`
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`
+	CgroupsPath       *CgroupsPath       `yaml:"cgroupsPath,omitempty"`
 	OOM               *OOM               `yaml:"oom,omitempty"`
 
 	HostNamespaces    *HostNamespaces    `yaml:"hostNamespaces,omitempty"`

@@ -22,6 +22,7 @@ func (g *Gate) enforceConfig() error {
 	}
 	ctx.Bundle = bundle
 	ctx.Call.Descriptors = passedDescriptors(g.Inv, os.Getenv)
+	ctx.Call.SystemdCgroup = g.Inv.Global.SystemdCgroup
 	if ctx.Operation == OpRestore {
 		ctx.Call.LSMProfile, _ = g.Inv.Option("lsm-profile")
 		ctx.Call.LSMMountContext, _ = g.Inv.Option("lsm-mount-context")

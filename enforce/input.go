@@ -38,8 +38,8 @@ type Input struct {
 }
 
 // Call is what a runtime call hands runc besides its document that gives
-// the container more than the document says, for the controls to judge
-// with it.
+// the container more than the document says, or decides how runc reads
+// it, for the controls to judge with it.
 type Call struct {
 	// Descriptors are the caller's descriptors runc passes to the process
 	// it starts (create, run, restore, exec), in runc's order.
@@ -49,6 +49,9 @@ type Call struct {
 	// nothing): runc hands them to CRIU, which labels the restored
 	// processes and mounts with them.
 	LSMProfile, LSMMountContext string
+	// SystemdCgroup is runc's global --systemd-cgroup: runc then reads
+	// linux.cgroupsPath as systemd's slice:prefix:name, not as a path.
+	SystemdCgroup bool
 }
 
 // Annotations returns the config's annotations, if any.

@@ -79,6 +79,7 @@ func (c *Controls) List() []NamedControl {
 		{"hooks", c.Hooks != nil, c.Hooks},
 		{"unified", c.Unified != nil, c.Unified},
 		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},
+		{"cgroupsPath", c.CgroupsPath != nil, c.CgroupsPath},
 		{"oom", c.OOM != nil, c.OOM},
 		{"hostNamespaces", c.HostNamespaces != nil, c.HostNamespaces},
 		{"hostPaths", c.HostPaths != nil, c.HostPaths},

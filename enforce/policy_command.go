@@ -38,6 +38,7 @@ type checkRequest struct {
 	asJSON                    bool
 	config, bundle, exec, upd string
 	containerID               string
+	systemdCgroup             bool
 }
 
 func parseCheckFlags(args []string, stderr io.Writer) (*checkRequest, error) {
@@ -53,6 +54,7 @@ func parseCheckFlags(args []string, stderr io.Writer) (*checkRequest, error) {
 	fs.StringVar(&req.exec, "exec", "", "an exec process file to judge")
 	fs.StringVar(&req.upd, "update", "", "an update resources file to judge")
 	fs.StringVar(&req.containerID, "id", "policy-check", "the container id to use in messages")
+	fs.BoolVar(&req.systemdCgroup, "systemd-cgroup", false, "read linux.cgroupsPath as runc --systemd-cgroup does: slice:prefix:name")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -135,6 +137,7 @@ func (req *checkRequest) evaluate(p *Policy) (*Decision, error) {
 		return EvaluateResources(p, doc, ctx)
 	}
 	ctx.Operation = OpCreate
+	ctx.Call.SystemdCgroup = req.systemdCgroup
 	file := req.config
 	if req.bundle != "" {
 		bundle, err := resolveBundle(req.bundle)

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("416b25599eecf2dc")
+	registerEntrySchema("ff34cc3e3b7c2e36")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -252,6 +252,10 @@ func fastDecodeControls(s *spec.Stream, v *Controls) bool {
 			if !fastDecodePtrToCapabilities(s, &v.Capabilities) {
 				return false
 			}
+		case "CgroupsPath":
+			if !fastDecodePtrToCgroupsPath(s, &v.CgroupsPath) {
+				return false
+			}
 		case "Devices":
 			if !fastDecodePtrToDevices(s, &v.Devices) {
 				return false
@@ -464,6 +468,15 @@ func fastDecodePtrToCapabilities(s *spec.Stream, v **Capabilities) bool {
 	elem := new(Capabilities)
 	*v = elem
 	return fastDecodeCapabilities(s, elem)
+}
+
+func fastDecodePtrToCgroupsPath(s *spec.Stream, v **CgroupsPath) bool {
+	if s.Null() {
+		return true
+	}
+	elem := new(CgroupsPath)
+	*v = elem
+	return fastDecodeCgroupsPath(s, elem)
 }
 
 func fastDecodePtrToDevices(s *spec.Stream, v **Devices) bool {
@@ -748,6 +761,10 @@ func fastDecodeCapabilities(s *spec.Stream, v *Capabilities) bool {
 		}
 	}
 	return s.Close()
+}
+
+func fastDecodeCgroupsPath(s *spec.Stream, v *CgroupsPath) bool {
+	return spec.EmptyObject(s)
 }
 
 func fastDecodeDevices(s *spec.Stream, v *Devices) bool {
