@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path"
@@ -94,7 +95,7 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		return
 	}
 	l := cgroupHost
-	root, err := os.Open(l.root)
+	root, err := openDir(l.root)
 	if err != nil {
 		r.Deny(cgroupsPathField, "linux.cgroupsPath %q cannot be judged, and policy %s does not admit what it cannot check: the cgroup hierarchies cannot be found: %v", p, r.Policy(), err)
 		return
@@ -112,7 +113,7 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 	}
 	// Each directory is looked at from the open root: one walk of
 	// /sys/fs/cgroup for all of them.
-	fd := int(root.Fd())
+	fd := root.fd
 	for _, dir := range dirs {
 		var st unix.Stat_t
 		err := unix.Fstatat(fd, dir, &st, unix.AT_SYMLINK_NOFOLLOW)
@@ -206,7 +207,7 @@ type cgroupLayout struct {
 	// root holds the hierarchies, or is the one hierarchy of cgroup v2
 	// when unified says so of it, opened.
 	root    string
-	unified func(root *os.File) (bool, error)
+	unified func(root *dir) (bool, error)
 	// self and init list, as /proc/<pid>/cgroup does, the cgroups of runc
 	// (which guard-runtime becomes, so its own) and of the host's init,
 	// below which systemd's slices lie.
@@ -218,17 +219,17 @@ var cgroupHost = cgroupLayout{root: "/sys/fs/cgroup", unified: isCgroup2, self: 
 
 // isCgroup2 tells a cgroup v2 root from the tmpfs that holds v1
 // hierarchies, as runc does.
-func isCgroup2(root *os.File) (bool, error) {
+func isCgroup2(root *dir) (bool, error) {
 	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(root.Fd()), &st); err != nil {
-		return false, fmt.Errorf("statfs %s: %w", root.Name(), err)
+	if err := unix.Fstatfs(root.fd, &st); err != nil {
+		return false, fmt.Errorf("statfs %s: %w", root.name, err)
 	}
 	return st.Type == unix.CGROUP2_SUPER_MAGIC, nil
 }
 
 // cgroupfsDirs is where runc's cgroupfs driver makes the cgroup at p, a
 // clean path that is neither "/" nor ".": one directory in each hierarchy.
-func (l cgroupLayout) cgroupfsDirs(root *os.File, p string) ([]string, error) {
+func (l cgroupLayout) cgroupfsDirs(root *dir, p string) ([]string, error) {
 	unified, err := l.unified(root)
 	if err != nil {
 		return nil, err
@@ -258,24 +259,21 @@ func (l cgroupLayout) cgroupfsDirs(root *os.File, p string) ([]string, error) {
 // such as cpu, to cpu,cpuacct, name one twice and are passed over), and
 // unified/ is cgroup v2's. One listing of root costs less than finding
 // them through the controllers /proc/self/cgroup names.
-func hierarchies(root *os.File, p string) ([]string, error) {
-	entries, err := root.ReadDir(-1)
+func hierarchies(root *dir, p string) ([]string, error) {
+	names, err := root.subdirectories()
 	if err != nil {
 		return nil, fmt.Errorf("the cgroup hierarchies cannot be listed: %w", err)
 	}
-	dirs := make([]string, 0, len(entries))
-	for _, e := range entries {
-		if e.IsDir() {
-			dirs = append(dirs, path.Join(e.Name(), p))
-		}
+	for i, name := range names {
+		names[i] = name + p // p is absolute and clean
 	}
-	return dirs, nil
+	return names, nil
 }
 
 // systemdDirs is where runc's systemd driver places the scope unit in the
 // slice whose cgroup path is slice: below the host init's cgroup, less
 // init.scope (where systemd itself runs), in each hierarchy.
-func (l cgroupLayout) systemdDirs(root *os.File, slice, unit string) ([]string, error) {
+func (l cgroupLayout) systemdDirs(root *dir, slice, unit string) ([]string, error) {
 	unified, err := l.unified(root)
 	if err != nil {
 		return nil, err
@@ -326,4 +324,63 @@ func (l cgroupLayout) dirs(cgroups string, unified bool, at func(cgroup string, 
 		return nil, fmt.Errorf("%s names no cgroup v2 cgroup, and %s is cgroup v2", cgroups, l.root)
 	}
 	return dirs, nil
+}
+
+// dir is a directory open for listing and lookups, without an os.File:
+// every create opens /sys/fs/cgroup, and an os.File's set-up and
+// ReadDir's entries cost a fresh process more than the system calls do.
+type dir struct {
+	fd   int
+	name string
+}
+
+func openDir(name string) (*dir, error) {
+	fd, err := unix.Open(name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	return &dir{fd: fd, name: name}, nil
+}
+
+func (d *dir) Close() error { return unix.Close(d.fd) }
+
+// subdirectories lists the directories in d, by the type getdents gives
+// (as os.DirEntry.IsDir, so that links such as cpu -> cpu,cpuacct are left
+// out), without . and ..; an entry of unknown type is looked up.
+func (d *dir) subdirectories() ([]string, error) {
+	var buf [4096]byte
+	var names []string
+	for {
+		n, err := unix.Getdents(d.fd, buf[:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", d.name, err)
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		// linux_dirent64: inode (8 bytes), offset (8), record length (2),
+		// type (1), then the NUL-terminated name.
+		for b := buf[:n]; len(b) > 0; {
+			size := int(binary.NativeEndian.Uint16(b[16:18]))
+			if size < 20 || size > len(b) {
+				return nil, fmt.Errorf("list %s: a directory entry of %d bytes", d.name, size)
+			}
+			name, _, _ := strings.Cut(string(b[19:size]), "\x00")
+			if name != "." && name != ".." && d.isDir(name, b[18]) {
+				names = append(names, name)
+			}
+			b = b[size:]
+		}
+	}
+}
+
+func (d *dir) isDir(name string, typ byte) bool {
+	if typ != unix.DT_UNKNOWN {
+		return typ == unix.DT_DIR
+	}
+	var st unix.Stat_t
+	return unix.Fstatat(d.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,7 +53,7 @@ func fakeCgroups(t *testing.T, unified bool, self, init string, existing ...stri
 	t.Cleanup(func() { cgroupHost = saved })
 	cgroupHost = cgroupLayout{root: root,
 		self: writeFile(t, files, "self", []byte(self)), init: writeFile(t, files, "init", []byte(init)),
-		unified: func(*os.File) (bool, error) { return unified, nil }}
+		unified: func(*dir) (bool, error) { return unified, nil }}
 	return root
 }
 
@@ -257,7 +259,7 @@ func TestCgroupsPathThatCannotBeJudgedIsDenied(t *testing.T) {
 	if d := judgeWithSystemd(t, baseline, cgroupsPathSpec("system.slice:docker:abc")); !strings.Contains(violationAt(d, cgroupsPathField).Message, "is not a line of hierarchy id") {
 		t.Errorf("malformed cgroups of init: %+v", d.Violations)
 	}
-	cgroupHost.unified = func(*os.File) (bool, error) { return false, errors.New("statfs: not permitted") }
+	cgroupHost.unified = func(*dir) (bool, error) { return false, errors.New("statfs: not permitted") }
 	if d := judgeSpec(t, baseline, cgroupsPathSpec("/docker/abc")); !strings.Contains(violationAt(d, cgroupsPathField).Message, "statfs: not permitted") {
 		t.Errorf("a root whose filesystem cannot be told: %+v", d.Violations)
 	}
@@ -300,7 +302,7 @@ func TestCgroupsPathReadsThisHost(t *testing.T) {
 	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
 		t.Skip("no /sys/fs/cgroup here")
 	}
-	root, err := os.Open(cgroupHost.root)
+	root, err := openDir(cgroupHost.root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,5 +335,39 @@ func BenchmarkCgroupsPathOfADockerCreate(b *testing.B) {
 		if len(r.violations) > 0 {
 			b.Fatal(r.violations)
 		}
+	}
+}
+
+// The hierarchies are listed as os.ReadDir would list them: directories
+// only, a link to one (cpu -> cpu,cpuacct) and a file left out, and more
+// entries than one read of the directory returns.
+func TestSubdirectoriesListsTheDirectories(t *testing.T) {
+	root := t.TempDir()
+	want := []string{"cpu,cpuacct", "memory"}
+	for i := range 300 {
+		want = append(want, fmt.Sprintf("hierarchy-with-a-long-name-%03d", i))
+	}
+	for _, name := range want {
+		if err := os.Mkdir(filepath.Join(root, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("cpu,cpuacct", filepath.Join(root, "cpu")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "release_agent", nil)
+	d, err := openDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	got, err := d.subdirectories()
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("listed %d names, want the %d directories: %v", len(got), len(want), got)
 	}
 }
