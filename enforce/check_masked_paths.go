@@ -16,8 +16,12 @@ import (
 // Allowed: every path of masked is masked, that is listed in
 // linux.maskedPaths or below a path listed there; every path of readonly is
 // read-only or masked, that is listed in, or below a path listed in,
-// linux.readonlyPaths or linux.maskedPaths. Paths are compared cleaned, on
-// path boundaries. What counts is that the required paths are named: runc
+// linux.readonlyPaths or linux.maskedPaths, on path boundaries. Only an
+// entry written as a clean absolute path counts: runc hands each entry to
+// the kernel as written, inside the container, and the kernel resolves a
+// ".." after the image's symlinks, so /lnk/../proc/sys with /lnk -> /a/b
+// names /a/proc/sys, and /proc/sys stayed writable. What counts is that
+// the required paths are named: runc
 // skips a listed path that does not exist, so ["/nonexistent"] protects
 // nothing. Docker's --security-opt systempaths=unconfined and --privileged
 // leave both lists out, Podman's --security-opt unmask=... takes paths
@@ -104,13 +108,16 @@ func (c *MaskedPaths) require(r *Report, field, what, why string, required, list
 	})
 }
 
-// cleanPaths cleans the paths of a document's list as runc places them: a
-// relative one lies below the container's root, where runc applies the
-// lists.
+// cleanPaths keeps the entries of a document's list that name a path
+// whatever the image holds: clean absolute paths. Any other spelling is
+// resolved by the kernel through the image's symlinks, and stands in for
+// nothing the policy requires.
 func cleanPaths(paths []string) []string {
-	out := make([]string, len(paths))
-	for i, p := range paths {
-		out[i] = cleanDestination(p)
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if isCleanAbs(p) {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -54,7 +54,11 @@ func TestMaskedPathsFixtures(t *testing.T) {
 				{name: "/proc/asound read-only instead of masked", change: setMasked(without(masked, "/proc/asound"), append(slices.Clone(readonly), "/proc/asound")), verdict: Allow},
 				{name: "/proc and /sys masked whole", change: setMasked([]string{"/proc", "/sys"}, nil), verdict: Allow},
 				{name: "/proc read-only whole", change: setMasked(masked, []string{"/proc"}), verdict: Allow},
-				{name: "paths as runc cleans them", change: setMasked(append(without(masked, "/proc/kcore"), "/proc//kcore/"), append(without(readonly, "/proc/sys"), "proc/sys")), verdict: Allow},
+				// runc hands entries to the kernel as written: only a clean absolute
+				// path names the same file whatever the image's symlinks are.
+				{name: "a required path not written clean", change: setMasked(append(without(masked, "/proc/kcore"), "/proc//kcore/"), readonly), verdict: DenyVerdict, field: "/linux/maskedPaths"},
+				{name: "a required path written relative", change: setMasked(masked, append(without(readonly, "/proc/sys"), "proc/sys")), verdict: DenyVerdict, field: "/linux/readonlyPaths"},
+				{name: "a required path through .. after a link", change: setMasked(masked, append(without(readonly, "/proc/sys"), "/lnk/../proc/sys")), verdict: DenyVerdict, field: "/linux/readonlyPaths"},
 				{name: "Podman's defaults", change: setMasked(podmanMasked, podmanReadonly), verdict: Allow},
 			})
 		})
