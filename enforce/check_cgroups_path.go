@@ -31,7 +31,10 @@ import (
 // "system.slice:docker:<id>" and the like.
 //
 // Allowed:
-//   - no path: runc makes a cgroup named after the container's id;
+//   - no path: runc names the container's cgroup after its id, a relative
+//     path (with --systemd-cgroup, the scope runc-<id>.scope in
+//     system.slice), judged as such below; without a container id (policy
+//     check without --id) there is nothing to judge;
 //   - a cgroupfs path, absolute or relative, with no ".." component (runc
 //     cleans the path lexically, so "/x/../victim" is "/victim"); that
 //     does not clean to "/", the root cgroup, or to ".", the cgroup runc
@@ -80,24 +83,35 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 	if in.Spec == nil {
 		return
 	}
-	p := in.Linux().CgroupsPath
-	if p == "" {
-		return
-	}
 	systemd := in.Call.SystemdCgroup
+	p := in.Linux().CgroupsPath
+	subject := fmt.Sprintf("linux.cgroupsPath %q", p)
+	if p == "" {
+		// runc names the container's cgroup after its id: a relative path,
+		// or with systemd the scope runc-<id>.scope in system.slice. A
+		// cgroup of that name that exists is joined like any other.
+		if in.ContainerID == "" {
+			return // policy check without --id: nothing to place it by
+		}
+		p = in.ContainerID
+		if systemd {
+			p = ":runc:" + in.ContainerID
+		}
+		subject = fmt.Sprintf("the container's cgroup %q (no linux.cgroupsPath, so runc names it after the container id)", p)
+	}
 	var slice, unit string
 	if systemd {
 		var ok bool
-		if slice, unit, ok = systemdScope(p, r); !ok {
+		if slice, unit, ok = systemdScope(p, subject, r); !ok {
 			return
 		}
-	} else if !saneCgroupfsPath(p, r) {
+	} else if !saneCgroupfsPath(p, subject, r) {
 		return
 	}
 	l := cgroupHost
 	root, err := openDir(l.root)
 	if err != nil {
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q cannot be judged, and policy %s does not admit what it cannot check: the cgroup hierarchies cannot be found: %v", p, r.Policy(), err)
+		r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: the cgroup hierarchies cannot be found: %v", subject, r.Policy(), err)
 		return
 	}
 	defer root.Close()
@@ -108,7 +122,7 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		dirs, err = l.cgroupfsDirs(root, path.Clean(p))
 	}
 	if err != nil {
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q cannot be judged, and policy %s does not admit what it cannot check: %v", p, r.Policy(), err)
+		r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: %v", subject, r.Policy(), err)
 		return
 	}
 	// Each directory is looked at from the open root: one walk of
@@ -121,9 +135,9 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		case err == unix.ENOENT:
 			continue
 		case err == nil:
-			r.Deny(cgroupsPathField, "linux.cgroupsPath %q is the cgroup %s, which exists already: runc would join it and write this container's limits into it, and policy %s does not allow that, since it is another container's, the engine's or the host's; give the container a cgroup of its own that does not exist yet, as engines do (if a container that no longer runs left it behind, remove it with rmdir in each hierarchy)", p, path.Join(l.root, dir), r.Policy())
+			r.Deny(cgroupsPathField, "%s is the cgroup %s, which exists already: runc would join it and write this container's limits into it, and policy %s does not allow that, since it is another container's, the engine's or the host's; give the container a cgroup of its own that does not exist yet, as engines do (if a container that no longer runs left it behind, remove it with rmdir in each hierarchy)", subject, path.Join(l.root, dir), r.Policy())
 		default:
-			r.Deny(cgroupsPathField, "linux.cgroupsPath %q cannot be judged, and policy %s does not admit what it cannot check: stat %s: %v", p, r.Policy(), path.Join(l.root, dir), err)
+			r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: stat %s: %v", subject, r.Policy(), path.Join(l.root, dir), err)
 		}
 		return
 	}
@@ -131,17 +145,17 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 
 // saneCgroupfsPath judges a path as runc's cgroupfs driver reads it, but
 // for whether its cgroup exists, and reports whether it passed.
-func saneCgroupfsPath(p string, r *Report) bool {
+func saneCgroupfsPath(p, subject string, r *Report) bool {
 	if slices.Contains(strings.Split(p, "/"), "..") {
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q has a \"..\" component, which policy %s does not allow: runc applies it lexically, so the path can name any cgroup, another container's included; give the container a path of its own without \"..\", such as /docker/<id>", p, r.Policy())
+		r.Deny(cgroupsPathField, "%s has a \"..\" component, which policy %s does not allow: runc applies it lexically, so the path can name any cgroup, another container's included; give the container a path of its own without \"..\", such as /docker/<id>", subject, r.Policy())
 		return false
 	}
 	switch path.Clean(p) {
 	case "/":
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q is the root cgroup, which policy %s does not allow: runc would write the container's limits into the host's own; give the container a path of its own, such as /docker/<id>", p, r.Policy())
+		r.Deny(cgroupsPathField, "%s is the root cgroup, which policy %s does not allow: runc would write the container's limits into the host's own; give the container a path of its own, such as /docker/<id>", subject, r.Policy())
 		return false
 	case ".":
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q is the cgroup runc runs in (a relative path lies below it), which policy %s does not allow: runc would write the container's limits into the engine's own cgroup; give the container a path of its own, such as /docker/<id>", p, r.Policy())
+		r.Deny(cgroupsPathField, "%s is the cgroup runc runs in (a relative path lies below it), which policy %s does not allow: runc would write the container's limits into the engine's own cgroup; give the container a path of its own, such as /docker/<id>", subject, r.Policy())
 		return false
 	}
 	return true
@@ -150,28 +164,28 @@ func saneCgroupfsPath(p string, r *Report) bool {
 // systemdScope judges a path as runc --systemd-cgroup reads it, but for
 // whether its scope exists, and returns the slice's cgroup path and the
 // scope unit runc would start; ok is false when it denied.
-func systemdScope(p string, r *Report) (slicePath, unit string, ok bool) {
+func systemdScope(p, subject string, r *Report) (slicePath, unit string, ok bool) {
 	parts := strings.Split(p, ":")
 	if len(parts) != 3 {
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q is not slice:prefix:name, the form runc --systemd-cgroup reads (it refuses the container too): give one such as system.slice:docker:<id>", p)
+		r.Deny(cgroupsPathField, "%s is not slice:prefix:name, the form runc --systemd-cgroup reads (it refuses the container too): give one such as system.slice:docker:<id>", subject)
 		return "", "", false
 	}
 	for _, part := range parts {
 		if strings.Contains(part, "/") || strings.Contains(part, "..") {
-			r.Deny(cgroupsPathField, "linux.cgroupsPath %q has the part %q, with \"/\" or \"..\", which policy %s does not allow: runc builds the container's cgroup path from these parts, and systemd's names hold neither; give slice:prefix:name of plain names, such as system.slice:docker:<id>", p, part, r.Policy())
+			r.Deny(cgroupsPathField, "%s has the part %q, with \"/\" or \"..\", which policy %s does not allow: runc builds the container's cgroup path from these parts, and systemd's names hold neither; give slice:prefix:name of plain names, such as system.slice:docker:<id>", subject, part, r.Policy())
 			return "", "", false
 		}
 	}
 	slice, prefix, name := parts[0], parts[1], parts[2]
 	if strings.HasSuffix(name, ".slice") {
-		r.Deny(cgroupsPathField, "linux.cgroupsPath %q makes the container's unit the slice %s, which policy %s does not allow: runc 1.1.5 adopts a slice that exists (a pod's, the system's) and sets the container's limits on it; give the container a scope of its own, with a name such as its id", p, name, r.Policy())
+		r.Deny(cgroupsPathField, "%s makes the container's unit the slice %s, which policy %s does not allow: runc 1.1.5 adopts a slice that exists (a pod's, the system's) and sets the container's limits on it; give the container a scope of its own, with a name such as its id", subject, name, r.Policy())
 		return "", "", false
 	}
 	slicePath = "/system.slice" // runc's default parent
 	if slice != "" {
 		var err error
 		if slicePath, err = expandSlice(slice); err != nil {
-			r.Deny(cgroupsPathField, "linux.cgroupsPath %q: %v (runc refuses it too): give a slice such as system.slice", p, err)
+			r.Deny(cgroupsPathField, "%s: %v (runc refuses it too): give a slice such as system.slice", subject, err)
 			return "", "", false
 		}
 	}

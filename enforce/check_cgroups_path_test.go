@@ -371,3 +371,22 @@ func TestSubdirectoriesListsTheDirectories(t *testing.T) {
 		t.Errorf("listed %d names, want the %d directories: %v", len(got), len(want), got)
 	}
 }
+
+// Without a linux.cgroupsPath runc names the container's cgroup after its
+// id, below its own cgroup (or the scope runc-<id>.scope in system.slice
+// with --systemd-cgroup): a cgroup of that name that exists is joined and
+// its limits rewritten like any other.
+func TestCgroupsPathAbsentIsTheContainerID(t *testing.T) {
+	fakeCgroups(t, false, shimCgroups, initCgroups,
+		"pids/system.slice/containerd.service/fixture", "memory/system.slice/runc-fixture.scope")
+	baseline := loadShipped(t, "baseline")
+	if d := judgeSpecIn(t, baseline, compliantSpec(), Context{Operation: OpCreate, ContainerID: "fixture"}); !strings.Contains(violationAt(d, cgroupsPathField).Message, `the container's cgroup "fixture" (no linux.cgroupsPath, so runc names it after the container id) is the cgroup`) {
+		t.Errorf("an existing cgroup named like the id: %+v", d.Violations)
+	}
+	if d := judgeWithSystemd(t, baseline, compliantSpec()); !strings.Contains(violationAt(d, cgroupsPathField).Message, "exists already") {
+		t.Errorf("an existing runc-<id>.scope: %+v", d.Violations)
+	}
+	if d := judgeSpecIn(t, baseline, compliantSpec(), Context{Operation: OpCreate, ContainerID: "fresh"}); hasViolationAt(d, cgroupsPathField) {
+		t.Errorf("a new cgroup named like the id: %+v", d.Violations)
+	}
+}
