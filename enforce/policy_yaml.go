@@ -29,7 +29,8 @@ func (l *policyLoader) load(p *Policy, name string, chain []string) error {
 	if err != nil {
 		return err
 	}
-	if parent, line := extendsOf(doc); parent != "" {
+	parent, line := extendsOf(doc)
+	if parent != "" {
 		if !validPolicyName(parent) {
 			return fmt.Errorf("%s: line %d: extends %q: not a policy name: use letters, digits, '.', '_' and '-'", file, line, parent)
 		}
@@ -37,10 +38,40 @@ func (l *policyLoader) load(p *Policy, name string, chain []string) error {
 			return fmt.Errorf("%s: line %d: extends %q: %w", file, line, parent, err)
 		}
 	}
+	wasOn := controlsOn(p)
+	p.Extends = ""
 	if err := overlayYAML(doc, p); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
+	if err := offOnlyWhatIsOn(doc, wasOn, file); err != nil {
+		return err
+	}
+	// The decoder follows aliases and merge keys; the chain above was read
+	// from the plain entry alone. A parent it did not load would leave all
+	// of that policy's controls off.
+	if p.Extends != parent {
+		return fmt.Errorf("%s: extends %q is not written as a plain entry (an alias, a merge key or another form the chain of policies is not read from): write extends: %s", file, p.Extends, p.Extends)
+	}
 	l.recordOrigins(doc, file)
+	return nil
+}
+
+// offOnlyWhatIsOn refuses a control section without a body where no
+// policy this one extends turns the control on. An empty body reads as
+// null, which turns a parent's control off; in a policy of its own
+// (privileged: with nothing after it, meant to turn it on) it would leave
+// the control off without a word.
+func offOnlyWhatIsOn(doc ast.Node, on map[string]bool, file string) error {
+	controls := entryOf(mappingEntries(doc), "controls")
+	if controls == nil {
+		return nil
+	}
+	for _, control := range mappingEntries(controls.Value) {
+		name := control.Key.GetToken().Value
+		if untagged(control.Value).Type() == ast.NullType && !on[name] {
+			return fmt.Errorf("%s: line %d: controls.%s has no settings, which turns off a control a parent turns on, and no policy this one extends turns %s on: to turn it on, write %s: {}", file, control.Key.GetToken().Position.Line, name, name, name)
+		}
+	}
 	return nil
 }
 
@@ -111,4 +142,13 @@ func extendsNameOf(file string) string {
 	}
 	parent, _ := extendsOf(doc)
 	return parent
+}
+
+// controlsOn names the controls p turns on.
+func controlsOn(p *Policy) map[string]bool {
+	on := map[string]bool{}
+	for _, c := range p.Controls.List() {
+		on[c.Name] = true
+	}
+	return on
 }
