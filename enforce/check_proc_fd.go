@@ -14,7 +14,9 @@ import (
 // that runc searches when args[0] has no slash (config.json and the exec
 // process file).
 // Allowed: paths that never pass through /proc/self/fd,
-// /proc/thread-self/fd, /proc/<pid>/fd or their /task/<tid>/fd forms. The
+// /proc/thread-self/fd, /proc/<pid>/fd or their /task/<tid>/fd forms, nor
+// /dev/fd, which runc itself creates in the container's /dev as a link to
+// /proc/self/fd. The
 // path is walked component by component, with "." and "//" dropped and
 // ".." applied as it comes, and judged at every step, so that
 // /proc/self/fd/7/../../../bin/sh, which cleans to /proc/bin/sh, is still
@@ -29,10 +31,14 @@ type ProcFd struct{}
 func (c *ProcFd) Validate() error { return nil }
 
 // isFdDirectory reports whether the components name a /proc file
-// descriptor directory: proc, self|thread-self|<pid>, [task, <tid>,] fd.
+// descriptor directory: proc, self|thread-self|<pid>, [task, <tid>,] fd;
+// or dev, fd.
 // (Matched by hand: a package-level regexp costs its compile time on every
 // runtime call, including the ones guard-runtime only passes through.)
 func isFdDirectory(parts []string) bool {
+	if len(parts) == 2 && parts[0] == "dev" && parts[1] == "fd" {
+		return true
+	}
 	if len(parts) < 3 || parts[0] != "proc" || parts[len(parts)-1] != "fd" {
 		return false
 	}

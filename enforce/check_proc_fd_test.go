@@ -25,6 +25,11 @@ func TestProcFdFixtures(t *testing.T) {
 				{name: "cwd /proc/self/task/1/fd/4", change: withCwd("/proc/self/task/1/fd/4"), verdict: DenyVerdict, field: cwd},
 				{name: "cwd through the fd directory and back out", change: withCwd("/proc/self/fd/7/../../../.."), verdict: DenyVerdict, field: cwd},
 				{name: "cwd with dots and double slashes", change: withCwd("//proc/./x/../self//fd/"), verdict: DenyVerdict, field: cwd},
+				{name: "cwd /dev/fd/7 (runc links /dev/fd to /proc/self/fd)", change: withCwd("/dev/fd/7"), verdict: DenyVerdict, field: cwd},
+				{name: "bare program found through PATH=/dev/fd/7", change: func(s *specs.Spec) {
+					s.Process.Env = []string{"PATH=/dev/fd/7"}
+				}, verdict: DenyVerdict, field: "/process/env/0"},
+				{name: "cwd /dev/fdx", change: withCwd("/dev/fdx"), verdict: Allow},
 				{name: "cwd /proc/self/fdinfo", change: withCwd("/proc/self/fdinfo"), verdict: Allow},
 				{name: "cwd /proc/selfish/fd", change: withCwd("/proc/selfish/fd"), verdict: Allow},
 				{name: "cwd /srv/proc/self/fd", change: withCwd("/srv/proc/self/fd"), verdict: Allow},
