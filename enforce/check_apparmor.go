@@ -13,7 +13,10 @@ import (
 // Allowed: no profile, or any profile not on the denied list. An absent
 // profile is fine: hosts without AppArmor have none, and Docker leaves the
 // field out there even for apparmor=unconfined. The name is compared as
-// runc hands it to the kernel, exactly. A restore with a non-empty
+// the kernel reads it: runc writes "exec <profile>" to
+// /proc/self/attr/apparmor/exec, and the kernel trims the white space
+// around the name, so " unconfined" and "unconfined\n" are unconfined.
+// A restore with a non-empty
 // --lsm-profile or --lsm-mount-context is denied: runc hands them to CRIU,
 // which labels the restored processes and mounts itself, past the
 // profile judged here.
@@ -43,7 +46,7 @@ func (c *AppArmor) Check(in *Input, r *Report) {
 		return
 	}
 	profile := in.Process.ApparmorProfile
-	if slices.Contains(c.Denied, profile) {
+	if slices.Contains(c.Denied, strings.TrimSpace(profile)) {
 		r.Deny(in.ProcessPath+"/apparmorProfile", "AppArmor profile %q is not allowed by policy %s: remove --security-opt apparmor=%s", profile, r.Policy(), profile)
 	}
 }

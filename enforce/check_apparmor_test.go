@@ -13,6 +13,11 @@ func TestAppArmorFixtures(t *testing.T) {
 			runFixtures(t, policy, compliantSpec, []fixture{
 				{name: "unconfined", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined" },
 					verdict: DenyVerdict, field: "/process/apparmorProfile"},
+				// The kernel trims the white space around the name runc writes.
+				{name: "unconfined after a space", change: func(s *specs.Spec) { s.Process.ApparmorProfile = " unconfined" },
+					verdict: DenyVerdict, field: "/process/apparmorProfile"},
+				{name: "unconfined and a newline", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined\n" },
+					verdict: DenyVerdict, field: "/process/apparmorProfile"},
 				{name: "docker-default", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, verdict: Allow},
 				{name: "absent", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "" }, verdict: Allow},
 			})
