@@ -15,7 +15,9 @@ import (
 // field out there even for apparmor=unconfined. The name is compared as
 // the kernel reads it: runc writes "exec <profile>" to
 // /proc/self/attr/apparmor/exec, and the kernel trims the white space
-// around the name, so " unconfined" and "unconfined\n" are unconfined.
+// around the name, so " unconfined" and "unconfined\n" are unconfined. A
+// profile with a NUL byte, of which the kernel reads only the part before
+// it, is denied.
 // A restore with a non-empty
 // --lsm-profile or --lsm-mount-context is denied: runc hands them to CRIU,
 // which labels the restored processes and mounts itself, past the
@@ -46,6 +48,10 @@ func (c *AppArmor) Check(in *Input, r *Report) {
 		return
 	}
 	profile := in.Process.ApparmorProfile
+	if strings.IndexByte(profile, 0) >= 0 {
+		r.Deny(in.ProcessPath+"/apparmorProfile", "AppArmor profile %q holds a NUL byte, of which the kernel reads only the part before it, and policy %s does not pass what it cannot judge: name the profile alone", profile, r.Policy())
+		return
+	}
 	if slices.Contains(c.Denied, strings.TrimSpace(profile)) {
 		r.Deny(in.ProcessPath+"/apparmorProfile", "AppArmor profile %q is not allowed by policy %s: remove --security-opt apparmor=%s", profile, r.Policy(), profile)
 	}

@@ -16,6 +16,8 @@ func TestAppArmorFixtures(t *testing.T) {
 				// The kernel trims the white space around the name runc writes.
 				{name: "unconfined after a space", change: func(s *specs.Spec) { s.Process.ApparmorProfile = " unconfined" },
 					verdict: DenyVerdict, field: "/process/apparmorProfile"},
+				{name: "unconfined and a NUL byte", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined\x00docker-default" },
+					verdict: DenyVerdict, field: "/process/apparmorProfile"},
 				{name: "unconfined and a newline", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "unconfined\n" },
 					verdict: DenyVerdict, field: "/process/apparmorProfile"},
 				{name: "docker-default", change: func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" }, verdict: Allow},

@@ -13,6 +13,10 @@ import (
 // (s0:c1,c2); restore's --lsm-profile and --lsm-mount-context.
 // Allowed: no label, or a label whose type is not on the denied list. A
 // label with fewer than three parts has no type to judge and is denied.
+// The label is read as the kernel reads what runc writes to
+// /proc/self/attr/exec: one trailing newline is dropped, and a label with
+// a NUL byte, of which the kernel would read only the part before it, is
+// denied.
 // A restore with a non-empty --lsm-profile or --lsm-mount-context is
 // denied: runc hands them to CRIU, which labels the restored processes and
 // mounts itself, past the label judged here.
@@ -43,7 +47,11 @@ func (c *SELinux) Check(in *Input, r *Report) {
 	}
 	label := in.Process.SelinuxLabel
 	field := in.ProcessPath + "/selinuxLabel"
-	parts := strings.SplitN(label, ":", 4)
+	if strings.IndexByte(label, 0) >= 0 {
+		r.Deny(field, "SELinux label %q holds a NUL byte, of which the kernel reads only the part before it, and policy %s does not pass what it cannot judge: pass --security-opt label=type:<type>", label, r.Policy())
+		return
+	}
+	parts := strings.SplitN(strings.TrimSuffix(label, "\n"), ":", 4)
 	if len(parts) < 3 {
 		r.Deny(field, "SELinux label %q is not user:role:type[:level], and policy %s does not pass what it cannot judge: pass --security-opt label=type:<type>", label, r.Policy())
 		return

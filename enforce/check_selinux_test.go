@@ -20,6 +20,10 @@ func TestSELinuxFixtures(t *testing.T) {
 				{name: "unconfined_t", change: withLabel("unconfined_u:unconfined_r:unconfined_t:s0-s0:c0.c1023"), verdict: DenyVerdict, field: field},
 				{name: "no level", change: withLabel("system_u:system_r:spc_t"), verdict: DenyVerdict, field: field},
 				{name: "not a label", change: withLabel("spc_t"), verdict: DenyVerdict, field: field},
+				// Read as the kernel reads it: one trailing newline dropped; a NUL cuts the label.
+				{name: "no level and a newline", change: withLabel("system_u:system_r:spc_t\n"), verdict: DenyVerdict, field: field},
+				{name: "a NUL byte", change: withLabel("system_u:system_r:spc_t\x00:s0"), verdict: DenyVerdict, field: field},
+				{name: "container_t and a newline", change: withLabel("system_u:system_r:container_t\n"), verdict: Allow},
 			})
 		})
 	}
