@@ -56,6 +56,23 @@ import (
 //   - with others: deny (restricted), nothing else: every other host path
 //     bind is denied, sensitive or not.
 //
+// An admitted bind source may itself be a mount point that shows another
+// host directory, which following symlinks does not reveal: docker volume
+// create -o type=none -o o=bind -o device=/etc makes the volume's _data,
+// which engineManaged admits, a bind mount of the host's /etc, and any
+// Docker API user may create one. So each admitted bind source costs one
+// statx call (is it the root of a mount?). Only when it is,
+// /proc/self/mountinfo is read: the topmost mount there shows a directory
+// of its device, and when another mount of that device shows the same
+// directory (root "/" first, then the shortest mount point), the host path
+// there is judged as a bind source, by all the rules above. A device
+// mounted nowhere else (a fresh tmpfs, an NFS export, a disk of its own)
+// shows no other host path and is admitted; a mount point that cannot be
+// examined is denied. Not examined: a source that lies inside such a mount
+// rather than at its root (a volume's subpath), the mounts below a source
+// that rbind carries along, and root.path (Docker's is an overlay mount of
+// its own).
+//
 // Rule patterns (engineManaged, allowed) name sources:
 //   - an absolute path, or one that starts with a root placeholder such as
 //     {dockerRoot}, replaced by its value from roots when the policy is
@@ -326,10 +343,52 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: %v", what, m.Source, m.Destination, r.Policy(), err)
 		return
 	}
-	dest := cleanDestination(m.Destination)
-	if subject, why := c.refusal(in, rules, values, src, dest, isReadOnlyMount(m.Options), mountAdvice(in)); why != "" {
+	dest, readOnly := cleanDestination(m.Destination), isReadOnlyMount(m.Options)
+	if subject, why := c.refusal(in, rules, values, src, dest, readOnly, mountAdvice(in)); why != "" {
 		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: %s", what, subject, dest, r.Policy(), why)
+		return
 	}
+	if !bind {
+		return
+	}
+	host, err := mountedHostPath(selfMountinfo, src.resolved)
+	if err != nil {
+		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
+		return
+	}
+	if host == "" {
+		return
+	}
+	hostSrc := mountSource{literal: host, written: host, resolved: host}
+	if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, volumeAdvice); why != "" {
+		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of the host's %s: %s", what, src.describe(), dest, r.Policy(), subject, why)
+	}
+}
+
+// volumeAdvice says what to do about a bind source that is a mount of a
+// refused host directory: a volume created with bind options
+// (docker volume create -o type=none -o o=bind -o device=/etc).
+var volumeAdvice = advice{
+	sensitive: "remove the volume, or recreate it without the bind options",
+	unlisted:  "only the engine's own mounts and the hostPaths.allowed list may use host paths; remove the volume, or recreate it without the bind options",
+}
+
+// mountedHostPath returns the other host path that the bind source p shows
+// when p is a mount point of a device mounted elsewhere too (a bind mount),
+// and "" when it is not.
+func mountedHostPath(mountinfo, p string) (string, error) {
+	mounted, sure, err := isMountRoot(p)
+	if err != nil || !mounted {
+		return "", err
+	}
+	host, ok, err := mountOf(mountinfo, p)
+	if errors.Is(err, errNotMounted) && !sure {
+		return "", nil
+	}
+	if err != nil || !ok {
+		return "", err
+	}
+	return host, nil
 }
 
 // mountField is the JSON pointer of a field of mounts[i].

@@ -1,0 +1,218 @@
+package enforce
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// A mountinfo with escaped names, optional fields and two mounts at one
+// point.
+const mountinfoFixture = `27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+43 27 254:0 /run/netns /run/netns rw,relatime shared:1 master:2 - ext4 /dev/vda rw
+50 27 0:40 / /srv/tmp rw - tmpfs tmpfs rw
+51 27 254:0 /etc /var/lib/docker/volumes/evil/_data rw - ext4 /dev/vda rw
+52 27 254:0 /home/a\040b\011c\012d\134e /var/lib/docker/volumes/odd\040name/_data rw - ext4 /dev/vda rw
+53 27 0:40 / /var/lib/docker/volumes/stacked/_data rw - tmpfs tmpfs rw
+54 53 254:0 /srv/data /var/lib/docker/volumes/stacked/_data rw - ext4 /dev/vda rw
+60 27 0:41 /exports/x /mnt/nfs rw - nfs server:/ rw
+61 27 0:41 /exports/x/y /var/lib/docker/volumes/nfs/_data rw - nfs server:/ rw
+62 27 0:42 / /var/lib/docker/volumes/fresh/_data rw - tmpfs tmpfs rw
+63 27 0:40 /sub /var/lib/docker/volumes/tmpsub/_data rw - tmpfs tmpfs rw
+`
+
+// writeMountinfo is a mountinfo file of the given text, for a test.
+func writeMountinfo(t *testing.T, text string) (name string) {
+	t.Helper()
+	name = filepath.Join(t.TempDir(), "mountinfo")
+	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+		t.Fatalf("mountinfo fixture: %v", err)
+	}
+	return name
+}
+
+func TestReadMountinfo(t *testing.T) {
+	entries, err := readMountinfo(writeMountinfo(t, mountinfoFixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 11 {
+		t.Fatalf("%d entries, want 11: %+v", len(entries), entries)
+	}
+	if got, want := entries[1], (mountEntry{device: "254:0", root: "/run/netns", mountPoint: "/run/netns"}); got != want {
+		t.Errorf("optional fields: got %+v, want %+v", got, want)
+	}
+	if got, want := entries[4], (mountEntry{device: "254:0", root: "/home/a b\tc\nd\\e", mountPoint: "/var/lib/docker/volumes/odd name/_data"}); got != want {
+		t.Errorf("escapes: got %+v, want %+v", got, want)
+	}
+	for _, bad := range []string{
+		"27 1 254:0 / / rw\n",                    // no separator
+		"27 1 254:0 / / rw -\n",                  // no type and source
+		"27 1 254 / / rw - ext4 /dev/vda rw\n",   // no major:minor
+		"27 1 254:0 / x rw - ext4 /dev/vda rw\n", // relative mount point
+		"27 1 254:0 / /a\\07 rw - ext4 /dev/vda rw\n",
+		"27 1 254:0 / /a\\101 rw - ext4 /dev/vda rw\n",
+	} {
+		if _, err := readMountinfo(writeMountinfo(t, bad)); err == nil {
+			t.Errorf("malformed %q was read", bad)
+		}
+	}
+	if _, err := readMountinfo(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing mountinfo was read")
+	}
+}
+
+func TestMountOf(t *testing.T) {
+	mountinfo := writeMountinfo(t, mountinfoFixture)
+	// Where each mount point leads on the host: "" for nowhere else.
+	leads := map[string]string{
+		"/var/lib/docker/volumes/evil/_data":     "/etc",
+		"/var/lib/docker/volumes/odd name/_data": "/home/a b\tc\nd\\e",
+		// The topmost (last) mount at a point is the one seen.
+		"/var/lib/docker/volumes/stacked/_data": "/srv/data",
+		// No mount shows the device's "/": the root that holds it places it.
+		"/var/lib/docker/volumes/nfs/_data":    "/mnt/nfs/y",
+		"/var/lib/docker/volumes/tmpsub/_data": "/srv/tmp/sub",
+		"/var/lib/docker/volumes/fresh/_data":  "",
+		"/var/lib/docker/volumes/none/_data":   "",
+		// The same device's other mount, not the point itself.
+		"/run/netns": "/run/netns",
+	}
+	for point, want := range leads {
+		host, ok, err := mountOf(mountinfo, point)
+		if want == "" && errors.Is(err, errNotMounted) {
+			continue
+		}
+		if err != nil || ok != (want != "") || host != want {
+			t.Errorf("mountOf(%q) = %q, %v, %v; want %q", point, host, ok, err, want)
+		}
+	}
+}
+
+// mustMount mounts, or skips the test where mounting is not allowed; the
+// mount is undone at the end of the test.
+func mustMount(t *testing.T, source, target, fstype string, flags uintptr) {
+	t.Helper()
+	if err := unix.Mount(source, target, fstype, flags, ""); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			t.Skipf("mount %s: %v (run as root)", target, err)
+		}
+		t.Fatalf("mount %s on %s: %v", source, target, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", target, err)
+		}
+	})
+}
+
+// A volume created with bind options is a bind mount of a host directory
+// at the volume's path, which the engine's rules admit: what it shows is
+// judged.
+func TestHostPathsVolumeThatIsAMountOfAHostDirectory(t *testing.T) {
+	host := t.TempDir()
+	docker := filepath.Join(host, "docker")
+	secret := filepath.Join(host, "secret")
+	plain := filepath.Join(host, "plain")
+	mustMkdir(t, filepath.Join(secret, "sub"))
+	mustMkdir(t, plain)
+	policy := func(parent string) string {
+		return fmt.Sprintf("extends: %s\ncontrols:\n  hostPaths:\n    roots:\n      dockerRoot: %s\n    sensitive:\n      - {path: %s, what: secrets}\n", parent, docker, secret)
+	}
+	dir := policyDir(t, map[string]string{"node": policy("baseline"), "strict": policy("restricted")})
+	node, strict := loadFrom(t, dir, "node"), loadFrom(t, dir, "strict")
+	volume := func(t *testing.T, name string) string {
+		v := filepath.Join(docker, "volumes", name, "_data")
+		mustMkdir(t, v)
+		return v
+	}
+	judge := func(t *testing.T, p *Policy, source string) *Decision {
+		t.Helper()
+		s := compliantSpec()
+		addMount(dockerBind(source, "/x"))(s)
+		return judgeSpec(t, p, s)
+	}
+
+	t.Run("a bind mount of a sensitive directory is denied", func(t *testing.T) {
+		v := volume(t, "evil")
+		mustMount(t, secret, v, "", unix.MS_BIND)
+		d := judge(t, node, v)
+		msg := violationAt(d, newMountField).Message
+		for _, want := range []string{v, "a mount of the host's " + secret + " (secrets)", "remove the volume, or recreate it without the bind options"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("message lacks %q: %q (%+v)", want, msg, d.Violations)
+			}
+		}
+	})
+	t.Run("a bind mount of a directory inside one is denied", func(t *testing.T) {
+		v := volume(t, "evil-sub")
+		mustMount(t, filepath.Join(secret, "sub"), v, "", unix.MS_BIND)
+		if d := judge(t, node, v); !strings.Contains(violationAt(d, newMountField).Message, "inside "+secret) {
+			t.Fatalf("want denied as inside %s: %+v", secret, d.Violations)
+		}
+	})
+	t.Run("the host's /etc, read-only, under the shipped baseline", func(t *testing.T) {
+		v := filepath.Join(host, "etc-volume")
+		mustMkdir(t, v)
+		mustMount(t, "/etc", v, "", unix.MS_BIND)
+		if err := unix.Mount("", v, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
+			t.Fatalf("remount %s read-only: %v", v, err)
+		}
+		if d := judge(t, loadShipped(t, "baseline"), v); !strings.Contains(violationAt(d, newMountField).Message, "a mount of the host's /etc (") {
+			t.Fatalf("want denied as /etc: %+v", d.Violations)
+		}
+	})
+	t.Run("a plain directory is admitted", func(t *testing.T) {
+		v := volume(t, "plain")
+		for _, p := range []*Policy{node, strict} {
+			if d := judge(t, p, v); d.Verdict != Allow {
+				t.Fatalf("%+v", d.Violations)
+			}
+		}
+	})
+	t.Run("a fresh tmpfs is admitted", func(t *testing.T) {
+		v := volume(t, "tmpfs")
+		mustMount(t, "tmpfs", v, "tmpfs", 0)
+		for _, p := range []*Policy{node, strict} {
+			if d := judge(t, p, v); d.Verdict != Allow {
+				t.Fatalf("%+v", d.Violations)
+			}
+		}
+	})
+	t.Run("a bind mount of another directory is judged as that directory", func(t *testing.T) {
+		v := volume(t, "other")
+		mustMount(t, plain, v, "", unix.MS_BIND)
+		if d := judge(t, node, v); d.Verdict != Allow {
+			t.Fatalf("baseline admits %s: %+v", plain, d.Violations)
+		}
+		d := judge(t, strict, v)
+		if msg := violationAt(d, newMountField).Message; !strings.Contains(msg, "a mount of the host's "+plain) {
+			t.Fatalf("restricted denies %s bound directly, and so as a volume: %+v", plain, d.Violations)
+		}
+	})
+}
+
+// A mount point that cannot be examined is not admitted.
+func TestHostPathsUnreadableMountinfoFailsClosed(t *testing.T) {
+	v := t.TempDir()
+	mustMount(t, "tmpfs", v, "tmpfs", 0)
+	if _, err := mountedHostPath(writeMountinfo(t, "garbage\n"), v); err == nil {
+		t.Error("a malformed mountinfo was taken as no mount")
+	}
+	if _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), v); err == nil {
+		t.Error("a missing mountinfo was taken as no mount")
+	}
+	// The kernel says it is a mount point, and mountinfo lists none there.
+	if _, err := mountedHostPath(writeMountinfo(t, mountinfoFixture), v); err == nil {
+		t.Error("a mount point missing from mountinfo was taken as no mount")
+	}
+	// A path that is no mount point never reads it.
+	if host, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || host != "" {
+		t.Errorf("a plain directory: %q, %v", host, err)
+	}
+}
