@@ -64,6 +64,9 @@ func mountOf(mountinfo, p string) (host string, ok bool, err error) {
 	if top == nil {
 		return "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
 	}
+	if !strings.HasPrefix(top.root, "/") {
+		return "", false, nil // a namespace file or the like: no directory of the host
+	}
 	var best *mountEntry
 	for i := range entries {
 		e := &entries[i]
@@ -108,7 +111,9 @@ func readMountinfo(name string) ([]mountEntry, error) {
 		if sep+3 > len(fields) || strings.Count(fields[2], ":") != 1 {
 			return nil, fmt.Errorf("%s: malformed line %q", name, line)
 		}
-		root, rootOK := unescapeMountPath(fields[3])
+		// The root of a mount of a namespace file or the like is not a
+		// path ("net:[4026532178]" of nsfs): it places nothing on the host.
+		root, rootOK := unescapeMountText(fields[3])
 		mountPoint, mountOK := unescapeMountPath(fields[4])
 		if !rootOK || !mountOK {
 			return nil, fmt.Errorf("%s: malformed path in line %q", name, line)
@@ -125,6 +130,12 @@ func unescapeMountPath(s string) (string, bool) {
 	if !strings.HasPrefix(s, "/") {
 		return "", false
 	}
+	return unescapeMountText(s)
+}
+
+// unescapeMountText decodes the kernel's octal escapes in a mountinfo
+// field, whatever it holds; ok is false for another backslash.
+func unescapeMountText(s string) (string, bool) {
 	if !strings.Contains(s, `\`) {
 		return s, true
 	}

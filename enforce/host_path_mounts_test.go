@@ -24,6 +24,8 @@ const mountinfoFixture = `27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 61 27 0:41 /exports/x/y /var/lib/docker/volumes/nfs/_data rw - nfs server:/ rw
 62 27 0:42 / /var/lib/docker/volumes/fresh/_data rw - tmpfs tmpfs rw
 63 27 0:40 /sub /var/lib/docker/volumes/tmpsub/_data rw - tmpfs tmpfs rw
+72 69 0:4 net:[4026532178] /run/containerd/netns/cni-1 rw - nsfs nsfs rw
+73 69 0:4 net:[4026532178] /var/lib/docker/volumes/ns/_data rw - nsfs nsfs rw
 `
 
 // writeMountinfo is a mountinfo file of the given text, for a test.
@@ -41,8 +43,12 @@ func TestReadMountinfo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 11 {
-		t.Fatalf("%d entries, want 11: %+v", len(entries), entries)
+	if len(entries) != 13 {
+		t.Fatalf("%d entries, want 13: %+v", len(entries), entries)
+	}
+	// A namespace file's root is not a path; CRI's network namespaces show it.
+	if got, want := entries[11], (mountEntry{device: "0:4", root: "net:[4026532178]", mountPoint: "/run/containerd/netns/cni-1"}); got != want {
+		t.Errorf("nsfs: got %+v, want %+v", got, want)
 	}
 	if got, want := entries[1], (mountEntry{device: "254:0", root: "/run/netns", mountPoint: "/run/netns"}); got != want {
 		t.Errorf("optional fields: got %+v, want %+v", got, want)
@@ -79,6 +85,7 @@ func TestMountOf(t *testing.T) {
 		"/var/lib/docker/volumes/nfs/_data":    "/mnt/nfs/y",
 		"/var/lib/docker/volumes/tmpsub/_data": "/srv/tmp/sub",
 		"/var/lib/docker/volumes/fresh/_data":  "",
+		"/var/lib/docker/volumes/ns/_data":     "", // a namespace file places no directory
 		"/var/lib/docker/volumes/none/_data":   "",
 		// The same device's other mount, not the point itself.
 		"/run/netns": "/run/netns",
