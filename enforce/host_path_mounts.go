@@ -51,33 +51,40 @@ var errNotMounted = errors.New("no mount there in mountinfo")
 // tmpfs, an NFS export, a disk of its own); the error is errNotMounted
 // when nothing is mounted at p.
 func mountOf(mountinfo, p string) (host string, ok bool, err error) {
-	entries, err := readMountinfo(mountinfo)
+	data, err := os.ReadFile(mountinfo)
 	if err != nil {
 		return "", false, err
 	}
-	var top *mountEntry
-	for i := range entries {
-		if entries[i].mountPoint == p {
-			top = &entries[i]
+	// Two passes over the text, no list of entries: a host with many
+	// containers has thousands of mounts, and this runs on every create
+	// with a bind source that is a mount point.
+	text := string(data)
+	var top mountEntry
+	found := false
+	if err := scanMountinfo(mountinfo, text, func(e mountEntry) {
+		if e.mountPoint == p {
+			top, found = e, true
 		}
+	}); err != nil {
+		return "", false, err
 	}
-	if top == nil {
+	if !found {
 		return "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
 	}
 	if !strings.HasPrefix(top.root, "/") {
 		return "", false, nil // a namespace file or the like: no directory of the host
 	}
-	var best *mountEntry
-	for i := range entries {
-		e := &entries[i]
+	var best mountEntry
+	haveBest := false
+	_ = scanMountinfo(mountinfo, text, func(e mountEntry) {
 		if e.device != top.device || e.mountPoint == p || (e.root != top.root && !pathWithin(top.root, e.root)) {
-			continue
+			return
 		}
-		if best == nil || preferMount(e, best) {
-			best = e
+		if !haveBest || preferMount(&e, &best) {
+			best, haveBest = e, true
 		}
-	}
-	if best == nil {
+	})
+	if !haveBest {
 		return "", false, nil
 	}
 	return path.Join(best.mountPoint, strings.TrimPrefix(top.root, best.root)), true, nil
@@ -102,25 +109,51 @@ func readMountinfo(name string) ([]mountEntry, error) {
 		return nil, err
 	}
 	var entries []mountEntry
-	for line := range strings.Lines(string(data)) {
-		fields := strings.Fields(line)
-		sep := 6
-		for sep < len(fields) && fields[sep] != "-" {
-			sep++
+	err = scanMountinfo(name, string(data), func(e mountEntry) { entries = append(entries, e) })
+	return entries, err
+}
+
+// scanMountinfo hands each line of a mountinfo file's text to use, in
+// order, and fails at the first malformed line. The fields are slices of
+// the text, decoded only where they hold an escape.
+func scanMountinfo(name string, text string, use func(mountEntry)) error {
+	for line := range strings.Lines(text) {
+		e, ok, pathsOK := parseMountinfoLine(line)
+		if !ok {
+			return fmt.Errorf("%s: malformed line %q", name, line)
 		}
-		if sep+3 > len(fields) || strings.Count(fields[2], ":") != 1 {
-			return nil, fmt.Errorf("%s: malformed line %q", name, line)
+		if !pathsOK {
+			return fmt.Errorf("%s: malformed path in line %q", name, line)
 		}
-		// The root of a mount of a namespace file or the like is not a
-		// path ("net:[4026532178]" of nsfs): it places nothing on the host.
-		root, rootOK := unescapeMountText(fields[3])
-		mountPoint, mountOK := unescapeMountPath(fields[4])
-		if !rootOK || !mountOK {
-			return nil, fmt.Errorf("%s: malformed path in line %q", name, line)
-		}
-		entries = append(entries, mountEntry{device: fields[2], root: root, mountPoint: mountPoint})
+		use(e)
 	}
-	return entries, nil
+	return nil
+}
+
+// parseMountinfoLine reads the fields mountOf needs from one line, and
+// checks that the rest has its shape: options, optional fields, "-", and
+// type, source and super options.
+func parseMountinfoLine(line string) (e mountEntry, ok, pathsOK bool) {
+	var fields [5]string
+	rest := line
+	for i := range fields {
+		rest = strings.TrimLeft(rest, " ")
+		end := strings.IndexByte(rest, ' ')
+		if end <= 0 {
+			return e, false, false
+		}
+		fields[i], rest = rest[:end], rest[end:]
+	}
+	options := strings.TrimLeft(rest, " ")
+	sep := strings.Index(rest, " - ")
+	if sep < 0 || strings.HasPrefix(options, "- ") || !hasTypeAndSource(rest[sep+3:]) || strings.Count(fields[2], ":") != 1 {
+		return e, false, false
+	}
+	// The root of a mount of a namespace file or the like is not a path
+	// ("net:[4026532178]" of nsfs): it places nothing on the host.
+	root, rootOK := unescapeMountText(fields[3])
+	mountPoint, mountOK := unescapeMountPath(fields[4])
+	return mountEntry{device: fields[2], root: root, mountPoint: mountPoint}, true, rootOK && mountOK
 }
 
 // unescapeMountPath decodes the octal escapes the kernel writes for a
@@ -163,4 +196,12 @@ func unescapeMountText(s string) (string, bool) {
 		i += 3
 	}
 	return b.String(), true
+}
+
+// hasTypeAndSource reports whether what follows the "-" of a mountinfo
+// line starts with a type and a source: the super options after them may
+// be long (an overlay's lists of layers), and are not read.
+func hasTypeAndSource(tail string) bool {
+	typ, rest, ok := strings.Cut(tail, " ")
+	return ok && typ != "" && strings.TrimSpace(rest) != ""
 }

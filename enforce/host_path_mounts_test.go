@@ -29,7 +29,7 @@ const mountinfoFixture = `27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
 `
 
 // writeMountinfo is a mountinfo file of the given text, for a test.
-func writeMountinfo(t *testing.T, text string) (name string) {
+func writeMountinfo(t testing.TB, text string) (name string) {
 	t.Helper()
 	name = filepath.Join(t.TempDir(), "mountinfo")
 	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
@@ -221,5 +221,23 @@ func TestHostPathsUnreadableMountinfoFailsClosed(t *testing.T) {
 	// A path that is no mount point never reads it.
 	if host, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || host != "" {
 		t.Errorf("a plain directory: %q, %v", host, err)
+	}
+}
+
+// What judging a bind source that is a mount point costs on a host with
+// a thousand mounts (containers' overlays with their long options): the
+// whole of mountinfo is read, twice over the text.
+func BenchmarkMountOfOnAHostWithAThousandMounts(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(mountinfoFixture)
+	for i := range 1000 {
+		fmt.Fprintf(&sb, "%d 27 0:%d / /var/lib/docker/overlay2/%064d/merged rw,relatime - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/ABC:/var/lib/docker/overlay2/l/DEF,upperdir=/var/lib/docker/overlay2/%064d/diff,workdir=/var/lib/docker/overlay2/%064d/work\n", 100+i, 100+i, i, i, i)
+	}
+	name := writeMountinfo(b, sb.String())
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := mountOf(name, "/var/lib/docker/volumes/evil/_data"); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
