@@ -65,9 +65,12 @@ import (
 // /proc/self/mountinfo is read: the topmost mount there shows a directory
 // of its device, and when another mount of that device shows the same
 // directory (root "/" first, then the shortest mount point), the host path
-// there is judged as a bind source, by all the rules above. A device
-// mounted nowhere else (a fresh tmpfs, an NFS export, a disk of its own)
-// shows no other host path and is admitted; a mount point that cannot be
+// there is judged as a bind source, by all the rules above. A mount of one
+// of kernelInterfaceTypes is denied whatever its device: a fresh proc,
+// overlay, binfmt_misc, mqueue... volume (docker volume create -o
+// type=proc -o device=proc) shows the host's kernel state or files. A
+// device mounted nowhere else (a fresh tmpfs, an NFS export, a disk of
+// its own) shows no other host path and is admitted; a mount point that cannot be
 // examined is denied. Not examined: a source that lies inside such a mount
 // rather than at its root (a volume's subpath), the mounts below a source
 // that rbind carries along, and root.path (Docker's is an overlay mount of
@@ -351,9 +354,13 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 	if !bind {
 		return
 	}
-	host, err := mountedHostPath(selfMountinfo, src.resolved)
+	host, fsType, err := mountedHostPath(selfMountinfo, src.resolved)
 	if err != nil {
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
+		return
+	}
+	if kernelInterfaceTypes[fsType] {
+		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a %s filesystem, which shows the host's kernel, processes or files to the container whoever mounted it; remove the volume, or recreate it with a filesystem for data (tmpfs, a disk, a network share)", what, src.describe(), dest, r.Policy(), fsType)
 		return
 	}
 	if host == "" {
@@ -373,22 +380,39 @@ var volumeAdvice = advice{
 	unlisted:  "only the engine's own mounts and the hostPaths.allowed list may use host paths; remove the volume, or recreate it without the bind options",
 }
 
-// mountedHostPath returns the other host path that the bind source p shows
-// when p is a mount point of a device mounted elsewhere too (a bind mount),
-// and "" when it is not.
-func mountedHostPath(mountinfo, p string) (string, error) {
+// kernelInterfaceTypes are the filesystems that a bind source which is a
+// mount point may not be, whether or not their device is mounted
+// elsewhere: a fresh instance of each shows the host's, not the
+// container's, kernel state, processes or files (a volume of type proc
+// wrote the host's kernel.core_pattern; overlay's lowerdir names host
+// directories; binfmt_misc registers interpreters for the whole host; a
+// new mqueue shows the mounting daemon's message queues).
+var kernelInterfaceTypes = map[string]bool{
+	"proc": true, "sysfs": true, "cgroup": true, "cgroup2": true, "devtmpfs": true,
+	"debugfs": true, "tracefs": true, "securityfs": true, "binfmt_misc": true, "bpf": true,
+	"configfs": true, "pstore": true, "efivarfs": true, "fusectl": true, "selinuxfs": true,
+	"nsfs": true, "overlay": true, "autofs": true, "rpc_pipefs": true, "mqueue": true,
+}
+
+// mountedHostPath returns, when the bind source p is a mount point, its
+// filesystem type and the other host path it shows when its device is
+// mounted elsewhere too (a bind mount); "" and "" when p is no mount point.
+func mountedHostPath(mountinfo, p string) (host, fsType string, err error) {
 	mounted, sure, err := isMountRoot(p)
 	if err != nil || !mounted {
-		return "", err
+		return "", "", err
 	}
-	host, ok, err := mountOf(mountinfo, p)
+	host, fsType, ok, err := mountOf(mountinfo, p)
 	if errors.Is(err, errNotMounted) && !sure {
-		return "", nil
+		return "", "", nil
 	}
-	if err != nil || !ok {
-		return "", err
+	if err != nil {
+		return "", "", err
 	}
-	return host, nil
+	if !ok {
+		return "", fsType, nil
+	}
+	return host, fsType, nil
 }
 
 // mountField is the JSON pointer of a field of mounts[i].

@@ -19,6 +19,7 @@ type mountEntry struct {
 	device     string // major:minor
 	root       string // the directory of the filesystem shown at mountPoint
 	mountPoint string
+	fsType     string
 }
 
 // isMountRoot reports whether p is the root of a mount, with one statx
@@ -50,10 +51,10 @@ var errNotMounted = errors.New("no mount there in mountinfo")
 // point). ok is false when its device is mounted nowhere else (a fresh
 // tmpfs, an NFS export, a disk of its own); the error is errNotMounted
 // when nothing is mounted at p.
-func mountOf(mountinfo, p string) (host string, ok bool, err error) {
+func mountOf(mountinfo, p string) (host, fsType string, ok bool, err error) {
 	data, err := os.ReadFile(mountinfo)
 	if err != nil {
-		return "", false, err
+		return "", "", false, err
 	}
 	// Two passes over the text, no list of entries: a host with many
 	// containers has thousands of mounts, and this runs on every create
@@ -66,13 +67,13 @@ func mountOf(mountinfo, p string) (host string, ok bool, err error) {
 			top, found = e, true
 		}
 	}); err != nil {
-		return "", false, err
+		return "", "", false, err
 	}
 	if !found {
-		return "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
+		return "", "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
 	}
 	if !strings.HasPrefix(top.root, "/") {
-		return "", false, nil // a namespace file or the like: no directory of the host
+		return "", top.fsType, false, nil // a namespace file or the like: no directory of the host
 	}
 	var best mountEntry
 	haveBest := false
@@ -85,9 +86,9 @@ func mountOf(mountinfo, p string) (host string, ok bool, err error) {
 		}
 	})
 	if !haveBest {
-		return "", false, nil
+		return "", top.fsType, false, nil
 	}
-	return path.Join(best.mountPoint, strings.TrimPrefix(top.root, best.root)), true, nil
+	return path.Join(best.mountPoint, strings.TrimPrefix(top.root, best.root)), top.fsType, true, nil
 }
 
 // preferMount reports whether e places a device's files on the host
@@ -153,7 +154,7 @@ func parseMountinfoLine(line string) (e mountEntry, ok, pathsOK bool) {
 	// ("net:[4026532178]" of nsfs): it places nothing on the host.
 	root, rootOK := unescapeMountText(fields[3])
 	mountPoint, mountOK := unescapeMountPath(fields[4])
-	return mountEntry{device: fields[2], root: root, mountPoint: mountPoint}, true, rootOK && mountOK
+	return mountEntry{device: fields[2], root: root, mountPoint: mountPoint, fsType: fsTypeOf(rest[sep+3:])}, true, rootOK && mountOK
 }
 
 // unescapeMountPath decodes the octal escapes the kernel writes for a
@@ -204,4 +205,10 @@ func unescapeMountText(s string) (string, bool) {
 func hasTypeAndSource(tail string) bool {
 	typ, rest, ok := strings.Cut(tail, " ")
 	return ok && typ != "" && strings.TrimSpace(rest) != ""
+}
+
+// fsTypeOf is the type that starts what follows the "-".
+func fsTypeOf(tail string) string {
+	typ, _, _ := strings.Cut(tail, " ")
+	return typ
 }

@@ -47,13 +47,13 @@ func TestReadMountinfo(t *testing.T) {
 		t.Fatalf("%d entries, want 13: %+v", len(entries), entries)
 	}
 	// A namespace file's root is not a path; CRI's network namespaces show it.
-	if got, want := entries[11], (mountEntry{device: "0:4", root: "net:[4026532178]", mountPoint: "/run/containerd/netns/cni-1"}); got != want {
+	if got, want := entries[11], (mountEntry{device: "0:4", root: "net:[4026532178]", mountPoint: "/run/containerd/netns/cni-1", fsType: "nsfs"}); got != want {
 		t.Errorf("nsfs: got %+v, want %+v", got, want)
 	}
-	if got, want := entries[1], (mountEntry{device: "254:0", root: "/run/netns", mountPoint: "/run/netns"}); got != want {
+	if got, want := entries[1], (mountEntry{device: "254:0", root: "/run/netns", mountPoint: "/run/netns", fsType: "ext4"}); got != want {
 		t.Errorf("optional fields: got %+v, want %+v", got, want)
 	}
-	if got, want := entries[4], (mountEntry{device: "254:0", root: "/home/a b\tc\nd\\e", mountPoint: "/var/lib/docker/volumes/odd name/_data"}); got != want {
+	if got, want := entries[4], (mountEntry{device: "254:0", root: "/home/a b\tc\nd\\e", mountPoint: "/var/lib/docker/volumes/odd name/_data", fsType: "ext4"}); got != want {
 		t.Errorf("escapes: got %+v, want %+v", got, want)
 	}
 	for _, bad := range []string{
@@ -91,7 +91,7 @@ func TestMountOf(t *testing.T) {
 		"/run/netns": "/run/netns",
 	}
 	for point, want := range leads {
-		host, ok, err := mountOf(mountinfo, point)
+		host, _, ok, err := mountOf(mountinfo, point)
 		if want == "" && errors.Is(err, errNotMounted) {
 			continue
 		}
@@ -191,6 +191,26 @@ func TestHostPathsVolumeThatIsAMountOfAHostDirectory(t *testing.T) {
 			}
 		}
 	})
+	// A fresh instance of these shows the host's kernel or files, though
+	// its device is mounted nowhere else (docker volume create -o type=proc).
+	for _, fs := range []struct{ typ, source, options string }{
+		{"proc", "proc", ""},
+		{"mqueue", "mqueue", ""},
+		{"overlay", "overlay", "lowerdir=/etc:/usr"},
+	} {
+		t.Run("a fresh "+fs.typ+" is denied", func(t *testing.T) {
+			v := volume(t, fs.typ)
+			if err := unix.Mount(fs.source, v, fs.typ, 0, fs.options); err != nil {
+				t.Skipf("mount %s here: %v", fs.typ, err)
+			}
+			t.Cleanup(func() { unix.Unmount(v, unix.MNT_DETACH) })
+			for _, p := range []*Policy{node, strict} {
+				if msg := violationAt(judge(t, p, v), newMountField).Message; !strings.Contains(msg, "it is a mount of a "+fs.typ+" filesystem") {
+					t.Fatalf("%s volume: %q", fs.typ, msg)
+				}
+			}
+		})
+	}
 	t.Run("a bind mount of another directory is judged as that directory", func(t *testing.T) {
 		v := volume(t, "other")
 		mustMount(t, plain, v, "", unix.MS_BIND)
@@ -208,18 +228,18 @@ func TestHostPathsVolumeThatIsAMountOfAHostDirectory(t *testing.T) {
 func TestHostPathsUnreadableMountinfoFailsClosed(t *testing.T) {
 	v := t.TempDir()
 	mustMount(t, "tmpfs", v, "tmpfs", 0)
-	if _, err := mountedHostPath(writeMountinfo(t, "garbage\n"), v); err == nil {
+	if _, _, err := mountedHostPath(writeMountinfo(t, "garbage\n"), v); err == nil {
 		t.Error("a malformed mountinfo was taken as no mount")
 	}
-	if _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), v); err == nil {
+	if _, _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), v); err == nil {
 		t.Error("a missing mountinfo was taken as no mount")
 	}
 	// The kernel says it is a mount point, and mountinfo lists none there.
-	if _, err := mountedHostPath(writeMountinfo(t, mountinfoFixture), v); err == nil {
+	if _, _, err := mountedHostPath(writeMountinfo(t, mountinfoFixture), v); err == nil {
 		t.Error("a mount point missing from mountinfo was taken as no mount")
 	}
 	// A path that is no mount point never reads it.
-	if host, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || host != "" {
+	if host, _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || host != "" {
 		t.Errorf("a plain directory: %q, %v", host, err)
 	}
 }
@@ -236,7 +256,7 @@ func BenchmarkMountOfOnAHostWithAThousandMounts(b *testing.B) {
 	name := writeMountinfo(b, sb.String())
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := mountOf(name, "/var/lib/docker/volumes/evil/_data"); err != nil {
+		if _, _, _, err := mountOf(name, "/var/lib/docker/volumes/evil/_data"); err != nil {
 			b.Fatal(err)
 		}
 	}
