@@ -44,7 +44,11 @@ import (
 //     that exists, in any hierarchy runc would put the container in. An
 //     existing one is another container's, the engine's or the host's;
 //     one that a container left behind must be removed (rmdir) before the
-//     path is used again.
+//     path is used again. An absolute path's nearest existing parent below
+//     the hierarchy's root must hold no processes (looked at in memory's
+//     hierarchy, or the first): one that does is another container's, and
+//     a container made inside it is charged to its limits
+//     (--cgroup-parent /docker/<other id>).
 //   - with --systemd-cgroup, "slice:prefix:name" where no part holds "/"
 //     or "..", the name does not end in ".slice", and the scope's cgroup
 //     (prefix-name.scope below the slice, where runc places it) does not
@@ -138,6 +142,53 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 			r.Deny(cgroupsPathField, "%s is the cgroup %s, which exists already: runc would join it and write this container's limits into it, and policy %s does not allow that, since it is another container's, the engine's or the host's; give the container a cgroup of its own that does not exist yet, as engines do (if a container that no longer runs left it behind, remove it with rmdir in each hierarchy)", subject, path.Join(l.root, dir), r.Policy())
 		default:
 			r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: stat %s: %v", subject, r.Policy(), path.Join(l.root, dir), err)
+		}
+		return
+	}
+	if !systemd && path.IsAbs(p) && len(dirs) > 0 {
+		checkParentHasNoProcesses(r, root, subject, pickHierarchy(dirs))
+	}
+}
+
+// pickHierarchy is the directory in which a new cgroup's parents are
+// looked at: memory's where there is one (the limit a neighbour would
+// share), the first otherwise. runc makes a container's cgroup in every
+// hierarchy, so a container's cgroup exists in each.
+func pickHierarchy(dirs []string) string {
+	for _, d := range dirs {
+		if strings.HasPrefix(d, "memory/") {
+			return d
+		}
+	}
+	return dirs[0]
+}
+
+// checkParentHasNoProcesses refuses a new cgroup whose nearest existing
+// parent (below the hierarchy's root) holds processes: that is another
+// container's cgroup, and a container made inside it is charged to its
+// limits (docker run --cgroup-parent /docker/<other id>: the other
+// container was OOM-killed). Engines' parents (/docker, a pod's cgroup,
+// system.slice) hold none; runc's default place, below the caller's own
+// cgroup, is a relative path and not judged here.
+func checkParentHasNoProcesses(r *Report, root *dir, subject, dir string) {
+	for parent := path.Dir(dir); strings.Contains(parent, "/"); parent = path.Dir(parent) {
+		var st unix.Stat_t
+		if err := unix.Fstatat(root.fd, parent, &st, unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
+			continue
+		} else if err != nil {
+			r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: stat %s: %v", subject, r.Policy(), path.Join(root.name, parent), err)
+			return
+		}
+		fd, err := unix.Openat(root.fd, parent+"/cgroup.procs", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: open %s: %v", subject, r.Policy(), path.Join(root.name, parent, "cgroup.procs"), err)
+			return
+		}
+		var buf [1]byte
+		n, err := unix.Read(fd, buf[:])
+		unix.Close(fd)
+		if err != nil || n > 0 {
+			r.Deny(cgroupsPathField, "%s would be made inside the cgroup %s, which holds processes, and policy %s does not allow that: it is another container's, and this container would be charged to its limits; give the container a cgroup below the engine's own parent, such as /docker/<id> (remove --cgroup-parent)", subject, path.Join(root.name, parent), r.Policy())
 		}
 		return
 	}

@@ -47,7 +47,19 @@ func fakeCgroups(t *testing.T, unified bool, self, init string, existing ...stri
 		mustSymlink(t, "cpu,cpuacct", filepath.Join(root, "cpuacct"))
 	}
 	for _, dir := range existing {
+		// Every cgroup has its cgroup.procs; "busy" ones hold a process.
+		dir, busy := strings.CutSuffix(dir, " busy")
 		mustMkdir(t, filepath.Join(root, dir))
+		procs := ""
+		if busy {
+			procs = "4242\n"
+		}
+		for d := dir; strings.Contains(d, "/"); d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(root, d, "cgroup.procs")); err != nil || d == dir {
+				writeFile(t, filepath.Join(root, d), "cgroup.procs", []byte(procs))
+			}
+			procs = ""
+		}
 	}
 	saved := cgroupHost
 	t.Cleanup(func() { cgroupHost = saved })
@@ -64,6 +76,7 @@ func withCgroupsPath(p string) func(*specs.Spec) {
 func TestCgroupsPathFixtures(t *testing.T) {
 	fakeCgroups(t, false, shimCgroups, initCgroups,
 		"memory/victim", "pids/pidsonly", "cpu,cpuacct/cpuonly", "unified/v2only", "memory/docker",
+		"memory/docker/running busy", "memory/parent/deeper",
 		"memory/system.slice/containerd.service/sibling")
 	deny := func(name, p string) fixture {
 		return fixture{name: name, change: withCgroupsPath(p), verdict: DenyVerdict, field: cgroupsPathField}
@@ -75,6 +88,10 @@ func TestCgroupsPathFixtures(t *testing.T) {
 		allow("none: runc makes its own", ""),
 		allow("a fresh leaf, as Docker gives", "/docker/d918ce055f27"),
 		deny("another container's", "/victim"),
+		// docker run --cgroup-parent /docker/<other id>: charged to that container's limits.
+		deny("inside a cgroup with processes", "/docker/running/new"),
+		deny("deeper inside a cgroup with processes", "/docker/running/x/y/new"),
+		allow("inside a parent without processes", "/parent/deeper/new"),
 		deny("existing in one hierarchy only", "/pidsonly"),
 		deny("existing through the cpu link", "/cpuonly"),
 		deny("existing in the hybrid host's cgroup v2", "/v2only"),
