@@ -354,7 +354,7 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 	if !bind {
 		return
 	}
-	host, fsType, err := mountedHostPath(selfMountinfo, src.resolved)
+	hosts, fsType, hidden, err := mountedHostPaths(selfMountinfo, src.resolved)
 	if err != nil {
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
 		return
@@ -363,12 +363,16 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a %s filesystem, which shows the host's kernel, processes or files to the container whoever mounted it; remove the volume, or recreate it with a filesystem for data (tmpfs, a disk, a network share)", what, src.describe(), dest, r.Policy(), fsType)
 		return
 	}
-	if host == "" {
+	if hidden {
+		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a part of a host filesystem that the host mounts only in other parts, so what it shows cannot be judged; remove the volume, or recreate it from a directory the host mounts", what, src.describe(), dest, r.Policy())
 		return
 	}
-	hostSrc := mountSource{literal: host, written: host, resolved: host}
-	if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, volumeAdvice); why != "" {
-		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of the host's %s: %s", what, src.describe(), dest, r.Policy(), subject, why)
+	for _, host := range hosts {
+		hostSrc := mountSource{literal: host, written: host, resolved: host}
+		if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, volumeAdvice); why != "" {
+			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of the host's %s: %s", what, src.describe(), dest, r.Policy(), subject, why)
+			return
+		}
 	}
 }
 
@@ -394,25 +398,19 @@ var kernelInterfaceTypes = map[string]bool{
 	"nsfs": true, "overlay": true, "autofs": true, "rpc_pipefs": true, "mqueue": true,
 }
 
-// mountedHostPath returns, when the bind source p is a mount point, its
-// filesystem type and the other host path it shows when its device is
-// mounted elsewhere too (a bind mount); "" and "" when p is no mount point.
-func mountedHostPath(mountinfo, p string) (host, fsType string, err error) {
+// mountedHostPaths returns, when the bind source p is a mount point, its
+// filesystem type and what mountOf finds of it elsewhere on the host;
+// nothing when p is no mount point.
+func mountedHostPaths(mountinfo, p string) (hosts []string, fsType string, hidden bool, err error) {
 	mounted, sure, err := isMountRoot(p)
 	if err != nil || !mounted {
-		return "", "", err
+		return nil, "", false, err
 	}
-	host, fsType, ok, err := mountOf(mountinfo, p)
+	hosts, fsType, hidden, err = mountOf(mountinfo, p)
 	if errors.Is(err, errNotMounted) && !sure {
-		return "", "", nil
+		return nil, "", false, nil
 	}
-	if err != nil {
-		return "", "", err
-	}
-	if !ok {
-		return "", fsType, nil
-	}
-	return host, fsType, nil
+	return hosts, fsType, hidden, err
 }
 
 // mountField is the JSON pointer of a field of mounts[i].

@@ -44,17 +44,21 @@ func isMountRoot(p string) (mounted, sure bool, err error) {
 // errNotMounted says that mountinfo lists no mount at a path.
 var errNotMounted = errors.New("no mount there in mountinfo")
 
-// mountOf says which other host path the mount at p shows: the topmost
+// mountOf says which other host paths the mount at p shows: the topmost
 // mount at p (the last in mountinfo) shows the directory root of its
-// device, and another mount of that device whose root is "/" or holds that
-// directory places it on the host (root "/" first, then the shortest mount
-// point). ok is false when its device is mounted nowhere else (a fresh
-// tmpfs, an NFS export, a disk of its own); the error is errNotMounted
-// when nothing is mounted at p.
-func mountOf(mountinfo, p string) (host, fsType string, ok bool, err error) {
+// device, and every other mount of that device whose root is that
+// directory or holds it shows it too, at a host path. All of them are
+// returned: the mount that places it best could itself be a volume, and
+// each host path must pass. hidden is true when the device is mounted
+// elsewhere but no mount there holds the directory (a whole btrfs volume
+// beside the host's own subvolume): the mount shows files the host does
+// not show anywhere, which cannot be judged. A device mounted nowhere
+// else (a fresh tmpfs, an NFS export, a disk of its own) gives neither;
+// the error is errNotMounted when nothing is mounted at p.
+func mountOf(mountinfo, p string) (hosts []string, fsType string, hidden bool, err error) {
 	data, err := os.ReadFile(mountinfo)
 	if err != nil {
-		return "", "", false, err
+		return nil, "", false, err
 	}
 	// Two passes over the text, no list of entries: a host with many
 	// containers has thousands of mounts, and this runs on every create
@@ -67,38 +71,25 @@ func mountOf(mountinfo, p string) (host, fsType string, ok bool, err error) {
 			top, found = e, true
 		}
 	}); err != nil {
-		return "", "", false, err
+		return nil, "", false, err
 	}
 	if !found {
-		return "", "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
+		return nil, "", false, fmt.Errorf("%s: %s: %w", mountinfo, p, errNotMounted)
 	}
 	if !strings.HasPrefix(top.root, "/") {
-		return "", top.fsType, false, nil // a namespace file or the like: no directory of the host
+		return nil, top.fsType, false, nil // a namespace file or the like: no directory of the host
 	}
-	var best mountEntry
-	haveBest := false
+	elsewhere := false
 	_ = scanMountinfo(mountinfo, text, func(e mountEntry) {
-		if e.device != top.device || e.mountPoint == p || (e.root != top.root && !pathWithin(top.root, e.root)) {
+		if e.device != top.device || e.mountPoint == p {
 			return
 		}
-		if !haveBest || preferMount(&e, &best) {
-			best, haveBest = e, true
+		elsewhere = true
+		if e.root == top.root || pathWithin(top.root, e.root) {
+			hosts = append(hosts, path.Join(e.mountPoint, strings.TrimPrefix(top.root, e.root)))
 		}
 	})
-	if !haveBest {
-		return "", top.fsType, false, nil
-	}
-	return path.Join(best.mountPoint, strings.TrimPrefix(top.root, best.root)), top.fsType, true, nil
-}
-
-// preferMount reports whether e places a device's files on the host
-// better than than does: the whole filesystem first, then the shortest
-// mount point.
-func preferMount(e, than *mountEntry) bool {
-	if (e.root == "/") != (than.root == "/") {
-		return e.root == "/"
-	}
-	return len(e.mountPoint) < len(than.mountPoint)
+	return hosts, top.fsType, elsewhere && len(hosts) == 0, nil
 }
 
 // readMountinfo parses a mountinfo file (proc_pid_mountinfo(5)): id,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -74,30 +75,42 @@ func TestReadMountinfo(t *testing.T) {
 }
 
 func TestMountOf(t *testing.T) {
-	mountinfo := writeMountinfo(t, mountinfoFixture)
-	// Where each mount point leads on the host: "" for nowhere else.
-	leads := map[string]string{
-		"/var/lib/docker/volumes/evil/_data":     "/etc",
-		"/var/lib/docker/volumes/odd name/_data": "/home/a b\tc\nd\\e",
+	mountinfo := writeMountinfo(t, mountinfoFixture+`80 27 7:1 /sub /srv/sub rw - btrfs /dev/loop1 rw
+81 27 7:1 / /var/lib/docker/volumes/whole/_data rw - btrfs /dev/loop1 rw
+82 27 7:1 /sub/x /var/lib/docker/volumes/part/_data rw - btrfs /dev/loop1 rw
+`)
+	// Where each mount point leads on the host: every other mount of its
+	// device that shows its directory; "hidden" when the device is
+	// mounted elsewhere but nowhere shows it.
+	leads := map[string][]string{
+		"/var/lib/docker/volumes/evil/_data":     {"/etc"},
+		"/var/lib/docker/volumes/odd name/_data": {"/home/a b\tc\nd\\e"},
 		// The topmost (last) mount at a point is the one seen.
-		"/var/lib/docker/volumes/stacked/_data": "/srv/data",
+		"/var/lib/docker/volumes/stacked/_data": {"/srv/data"},
 		// No mount shows the device's "/": the root that holds it places it.
-		"/var/lib/docker/volumes/nfs/_data":    "/mnt/nfs/y",
-		"/var/lib/docker/volumes/tmpsub/_data": "/srv/tmp/sub",
-		"/var/lib/docker/volumes/fresh/_data":  "",
-		"/var/lib/docker/volumes/ns/_data":     "", // a namespace file places no directory
-		"/var/lib/docker/volumes/none/_data":   "",
+		"/var/lib/docker/volumes/nfs/_data": {"/mnt/nfs/y"},
+		// Every mount that shows it, a volume's too: each must pass.
+		"/var/lib/docker/volumes/tmpsub/_data": {"/srv/tmp/sub", "/var/lib/docker/volumes/stacked/_data/sub"},
+		"/var/lib/docker/volumes/part/_data":   {"/srv/sub/x", "/var/lib/docker/volumes/whole/_data/sub/x"},
+		"/var/lib/docker/volumes/fresh/_data":  nil,
+		"/var/lib/docker/volumes/ns/_data":     nil, // a namespace file places no directory
+		"/var/lib/docker/volumes/none/_data":   nil,
 		// The same device's other mount, not the point itself.
-		"/run/netns": "/run/netns",
+		"/run/netns": {"/run/netns"},
 	}
 	for point, want := range leads {
-		host, _, ok, err := mountOf(mountinfo, point)
-		if want == "" && errors.Is(err, errNotMounted) {
+		hosts, _, hidden, err := mountOf(mountinfo, point)
+		if want == nil && errors.Is(err, errNotMounted) {
 			continue
 		}
-		if err != nil || ok != (want != "") || host != want {
-			t.Errorf("mountOf(%q) = %q, %v, %v; want %q", point, host, ok, err, want)
+		slices.Sort(hosts)
+		if err != nil || hidden || !slices.Equal(hosts, want) {
+			t.Errorf("mountOf(%q) = %q, hidden %v, %v; want %q", point, hosts, hidden, err, want)
 		}
+	}
+	// The whole device, where the host mounts only a part of it.
+	if hosts, _, hidden, err := mountOf(mountinfo, "/var/lib/docker/volumes/whole/_data"); err != nil || !hidden || hosts != nil {
+		t.Errorf("a whole device mounted elsewhere only in part: %q, hidden %v, %v", hosts, hidden, err)
 	}
 }
 
@@ -228,19 +241,19 @@ func TestHostPathsVolumeThatIsAMountOfAHostDirectory(t *testing.T) {
 func TestHostPathsUnreadableMountinfoFailsClosed(t *testing.T) {
 	v := t.TempDir()
 	mustMount(t, "tmpfs", v, "tmpfs", 0)
-	if _, _, err := mountedHostPath(writeMountinfo(t, "garbage\n"), v); err == nil {
+	if _, _, _, err := mountedHostPaths(writeMountinfo(t, "garbage\n"), v); err == nil {
 		t.Error("a malformed mountinfo was taken as no mount")
 	}
-	if _, _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), v); err == nil {
+	if _, _, _, err := mountedHostPaths(filepath.Join(t.TempDir(), "none"), v); err == nil {
 		t.Error("a missing mountinfo was taken as no mount")
 	}
 	// The kernel says it is a mount point, and mountinfo lists none there.
-	if _, _, err := mountedHostPath(writeMountinfo(t, mountinfoFixture), v); err == nil {
+	if _, _, _, err := mountedHostPaths(writeMountinfo(t, mountinfoFixture), v); err == nil {
 		t.Error("a mount point missing from mountinfo was taken as no mount")
 	}
 	// A path that is no mount point never reads it.
-	if host, _, err := mountedHostPath(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || host != "" {
-		t.Errorf("a plain directory: %q, %v", host, err)
+	if hosts, _, _, err := mountedHostPaths(filepath.Join(t.TempDir(), "none"), t.TempDir()); err != nil || hosts != nil {
+		t.Errorf("a plain directory: %q, %v", hosts, err)
 	}
 }
 
