@@ -44,11 +44,11 @@ import (
 //     that exists, in any hierarchy runc would put the container in. An
 //     existing one is another container's, the engine's or the host's;
 //     one that a container left behind must be removed (rmdir) before the
-//     path is used again. An absolute path's nearest existing parent below
-//     the hierarchy's root must hold no processes (looked at in memory's
-//     hierarchy, or the first): one that does is another container's, and
-//     a container made inside it is charged to its limits
-//     (--cgroup-parent /docker/<other id>).
+//     path is used again. An absolute path's existing parents below the
+//     hierarchy's root must hold no processes (looked at in memory's
+//     hierarchy, or the first; on cgroup v2 in the one hierarchy): one
+//     that does is another container's, and a container made inside it
+//     is charged to its limits (--cgroup-parent /docker/<other id>).
 //   - with --systemd-cgroup, "slice:prefix:name" where no part holds "/"
 //     or "..", the name does not end in ".slice", and the scope's cgroup
 //     (prefix-name.scope below the slice, where runc places it) does not
@@ -146,7 +146,10 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		return
 	}
 	if !systemd && path.IsAbs(p) && len(dirs) > 0 {
-		checkParentHasNoProcesses(r, root, subject, pickHierarchy(dirs))
+		dir := pickHierarchy(dirs)
+		// The hierarchy's own directory: "memory" on cgroup v1, none on v2.
+		hierarchy := strings.TrimSuffix(strings.TrimSuffix(dir, strings.TrimPrefix(path.Clean(p), "/")), "/")
+		checkParentHasNoProcesses(r, root, subject, dir, hierarchy)
 	}
 }
 
@@ -163,15 +166,18 @@ func pickHierarchy(dirs []string) string {
 	return dirs[0]
 }
 
-// checkParentHasNoProcesses refuses a new cgroup whose nearest existing
-// parent (below the hierarchy's root) holds processes: that is another
-// container's cgroup, and a container made inside it is charged to its
-// limits (docker run --cgroup-parent /docker/<other id>: the other
-// container was OOM-killed). Engines' parents (/docker, a pod's cgroup,
-// system.slice) hold none; runc's default place, below the caller's own
-// cgroup, is a relative path and not judged here.
-func checkParentHasNoProcesses(r *Report, root *dir, subject, dir string) {
-	for parent := path.Dir(dir); strings.Contains(parent, "/"); parent = path.Dir(parent) {
+// checkParentHasNoProcesses refuses a new cgroup any of whose existing
+// parents below the hierarchy's root holds processes: that is another
+// container's cgroup (or a service's, or a session's), and a container
+// made inside it is charged to its limits (docker run --cgroup-parent
+// /docker/<other id>: the other container was OOM-killed). Every parent
+// is looked at, not only the nearest: a container whose processes sit in
+// a cgroup of its own below (systemd in a container) leaves its own empty.
+// Engines' parents (/docker, a pod's cgroup, system.slice) hold none;
+// runc's default place, below the caller's own cgroup, is a relative path
+// and not judged here.
+func checkParentHasNoProcesses(r *Report, root *dir, subject, dir, hierarchy string) {
+	for parent := path.Dir(dir); parent != hierarchy && parent != "." && parent != "/"; parent = path.Dir(parent) {
 		var st unix.Stat_t
 		if err := unix.Fstatat(root.fd, parent, &st, unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
 			continue
@@ -188,9 +194,9 @@ func checkParentHasNoProcesses(r *Report, root *dir, subject, dir string) {
 		n, err := unix.Read(fd, buf[:])
 		unix.Close(fd)
 		if err != nil || n > 0 {
-			r.Deny(cgroupsPathField, "%s would be made inside the cgroup %s, which holds processes, and policy %s does not allow that: it is another container's, and this container would be charged to its limits; give the container a cgroup below the engine's own parent, such as /docker/<id> (remove --cgroup-parent)", subject, path.Join(root.name, parent), r.Policy())
+			r.Deny(cgroupsPathField, "%s would be made inside the cgroup %s, which holds processes, and policy %s does not allow that: it is another container's, a service's or a session's, and this container would be charged to its limits; give the container a cgroup below the engine's own parent, such as /docker/<id> (remove --cgroup-parent)", subject, path.Join(root.name, parent), r.Policy())
+			return
 		}
-		return
 	}
 }
 

@@ -54,7 +54,7 @@ func fakeCgroups(t *testing.T, unified bool, self, init string, existing ...stri
 		if busy {
 			procs = "4242\n"
 		}
-		for d := dir; strings.Contains(d, "/"); d = filepath.Dir(d) {
+		for d := dir; d != "." && d != "/"; d = filepath.Dir(d) {
 			if _, err := os.Stat(filepath.Join(root, d, "cgroup.procs")); err != nil || d == dir {
 				writeFile(t, filepath.Join(root, d), "cgroup.procs", []byte(procs))
 			}
@@ -76,7 +76,7 @@ func withCgroupsPath(p string) func(*specs.Spec) {
 func TestCgroupsPathFixtures(t *testing.T) {
 	fakeCgroups(t, false, shimCgroups, initCgroups,
 		"memory/victim", "pids/pidsonly", "cpu,cpuacct/cpuonly", "unified/v2only", "memory/docker",
-		"memory/docker/running busy", "memory/parent/deeper",
+		"memory/docker/running busy", "memory/parent/deeper", "memory/dind busy", "memory/dind/inner",
 		"memory/system.slice/containerd.service/sibling")
 	deny := func(name, p string) fixture {
 		return fixture{name: name, change: withCgroupsPath(p), verdict: DenyVerdict, field: cgroupsPathField}
@@ -92,6 +92,8 @@ func TestCgroupsPathFixtures(t *testing.T) {
 		deny("inside a cgroup with processes", "/docker/running/new"),
 		deny("deeper inside a cgroup with processes", "/docker/running/x/y/new"),
 		allow("inside a parent without processes", "/parent/deeper/new"),
+		// The nearest parent is empty, one above it holds the processes.
+		deny("inside an empty cgroup of a busy one", "/dind/inner/new"),
 		deny("existing in one hierarchy only", "/pidsonly"),
 		deny("existing through the cpu link", "/cpuonly"),
 		deny("existing in the hybrid host's cgroup v2", "/v2only"),
@@ -147,12 +149,14 @@ func TestCgroupsPathInAJoinedHierarchyWithoutLinks(t *testing.T) {
 // cgroup: "containerd.service" is containerd's own cgroup.
 func TestCgroupsPathOnCgroupV2(t *testing.T) {
 	fakeCgroups(t, true, "0::/system.slice/containerd.service\n", "0::/init.scope\n",
-		"victim", "system.slice/containerd.service/inner")
+		"victim", "system.slice/containerd.service/inner", "init.scope busy")
 	runFixtures(t, "baseline", compliantSpec, []fixture{
 		{name: "fresh", change: withCgroupsPath("/docker/abc"), verdict: Allow},
 		{name: "another container's", change: withCgroupsPath("/victim"), verdict: DenyVerdict, field: cgroupsPathField},
 		{name: "containerd's, relative", change: withCgroupsPath("containerd.service"), verdict: DenyVerdict, field: cgroupsPathField},
 		{name: "fresh, relative, beside containerd's", change: withCgroupsPath("inner"), verdict: Allow},
+		// A parent just below the root is a cgroup too on v2.
+		{name: "inside a busy cgroup below the root", change: withCgroupsPath("/init.scope/new"), verdict: DenyVerdict, field: cgroupsPathField},
 	})
 }
 
