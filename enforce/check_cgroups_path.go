@@ -145,25 +145,37 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		}
 		return
 	}
-	if !systemd && path.IsAbs(p) && len(dirs) > 0 {
-		dir := pickHierarchy(dirs)
-		// The hierarchy's own directory: "memory" on cgroup v1, none on v2.
-		hierarchy := strings.TrimSuffix(strings.TrimSuffix(dir, strings.TrimPrefix(path.Clean(p), "/")), "/")
-		checkParentHasNoProcesses(r, root, subject, dir, hierarchy)
+	if systemd || len(dirs) == 0 {
+		return
 	}
+	i := pickHierarchy(dirs)
+	// Where the path starts: for an absolute one the hierarchy's own
+	// directory ("memory" on cgroup v1, none on v2); for a relative one
+	// where runc places it, whose cgroup (runc's own on v1, its parent on
+	// v2) is the engine's, and not judged.
+	start := strings.TrimSuffix(strings.TrimSuffix(dirs[i], strings.TrimPrefix(path.Clean(p), "/")), "/")
+	if !path.IsAbs(p) {
+		bases, err := l.cgroupfsDirs(root, ".")
+		if err != nil || len(bases) != len(dirs) {
+			r.Deny(cgroupsPathField, "%s cannot be judged, and policy %s does not admit what it cannot check: where runc places a relative path cannot be told: %v", subject, r.Policy(), err)
+			return
+		}
+		start = bases[i]
+	}
+	checkParentHasNoProcesses(r, root, subject, dirs[i], start)
 }
 
 // pickHierarchy is the directory in which a new cgroup's parents are
 // looked at: memory's where there is one (the limit a neighbour would
 // share), the first otherwise. runc makes a container's cgroup in every
 // hierarchy, so a container's cgroup exists in each.
-func pickHierarchy(dirs []string) string {
-	for _, d := range dirs {
+func pickHierarchy(dirs []string) int {
+	for i, d := range dirs {
 		if strings.HasPrefix(d, "memory/") {
-			return d
+			return i
 		}
 	}
-	return dirs[0]
+	return 0
 }
 
 // checkParentHasNoProcesses refuses a new cgroup any of whose existing
@@ -173,11 +185,14 @@ func pickHierarchy(dirs []string) string {
 // /docker/<other id>: the other container was OOM-killed). Every parent
 // is looked at, not only the nearest: a container whose processes sit in
 // a cgroup of its own below (systemd in a container) leaves its own empty.
-// Engines' parents (/docker, a pod's cgroup, system.slice) hold none;
-// runc's default place, below the caller's own cgroup, is a relative path
-// and not judged here.
-func checkParentHasNoProcesses(r *Report, root *dir, subject, dir, hierarchy string) {
-	for parent := path.Dir(dir); parent != hierarchy && parent != "." && parent != "/"; parent = path.Dir(parent) {
+// Engines' parents (/docker, a pod's cgroup, system.slice) hold none.
+// The parents looked at are those below start: the hierarchy's root, or
+// for a relative path the cgroup runc places it in (its own on v1, which
+// holds runc itself; on v2 its parent), so that a relative path such as
+// "containerd.service/x" on cgroup v2 (--cgroup-parent containerd.service
+// of Docker's cgroupfs driver) is caught inside containerd's cgroup.
+func checkParentHasNoProcesses(r *Report, root *dir, subject, dir, start string) {
+	for parent := path.Dir(dir); parent != start && parent != "." && parent != "/"; parent = path.Dir(parent) {
 		var st unix.Stat_t
 		if err := unix.Fstatat(root.fd, parent, &st, unix.AT_SYMLINK_NOFOLLOW); err == unix.ENOENT {
 			continue

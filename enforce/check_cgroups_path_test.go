@@ -77,6 +77,7 @@ func TestCgroupsPathFixtures(t *testing.T) {
 	fakeCgroups(t, false, shimCgroups, initCgroups,
 		"memory/victim", "pids/pidsonly", "cpu,cpuacct/cpuonly", "unified/v2only", "memory/docker",
 		"memory/docker/running busy", "memory/parent/deeper", "memory/dind busy", "memory/dind/inner",
+		"memory/system.slice/containerd.service busy", "memory/system.slice/containerd.service/tenant busy",
 		"memory/system.slice/containerd.service/sibling")
 	deny := func(name, p string) fixture {
 		return fixture{name: name, change: withCgroupsPath(p), verdict: DenyVerdict, field: cgroupsPathField}
@@ -94,6 +95,9 @@ func TestCgroupsPathFixtures(t *testing.T) {
 		allow("inside a parent without processes", "/parent/deeper/new"),
 		// The nearest parent is empty, one above it holds the processes.
 		deny("inside an empty cgroup of a busy one", "/dind/inner/new"),
+		// On v1 a relative path lies below runc's own cgroup, which holds runc.
+		allow("relative, below runc's own cgroup", "fresh"),
+		deny("relative, inside a busy cgroup below runc's", "tenant/new"),
 		deny("existing in one hierarchy only", "/pidsonly"),
 		deny("existing through the cpu link", "/cpuonly"),
 		deny("existing in the hybrid host's cgroup v2", "/v2only"),
@@ -149,7 +153,7 @@ func TestCgroupsPathInAJoinedHierarchyWithoutLinks(t *testing.T) {
 // cgroup: "containerd.service" is containerd's own cgroup.
 func TestCgroupsPathOnCgroupV2(t *testing.T) {
 	fakeCgroups(t, true, "0::/system.slice/containerd.service\n", "0::/init.scope\n",
-		"victim", "system.slice/containerd.service/inner", "init.scope busy")
+		"victim", "system.slice/containerd.service/inner", "init.scope busy", "system.slice/containerd.service busy")
 	runFixtures(t, "baseline", compliantSpec, []fixture{
 		{name: "fresh", change: withCgroupsPath("/docker/abc"), verdict: Allow},
 		{name: "another container's", change: withCgroupsPath("/victim"), verdict: DenyVerdict, field: cgroupsPathField},
@@ -157,6 +161,10 @@ func TestCgroupsPathOnCgroupV2(t *testing.T) {
 		{name: "fresh, relative, beside containerd's", change: withCgroupsPath("inner"), verdict: Allow},
 		// A parent just below the root is a cgroup too on v2.
 		{name: "inside a busy cgroup below the root", change: withCgroupsPath("/init.scope/new"), verdict: DenyVerdict, field: cgroupsPathField},
+		// runc places a relative path below the parent of its own cgroup on v2:
+		// --cgroup-parent containerd.service of Docker's cgroupfs driver.
+		{name: "relative, inside runc's busy cgroup", change: withCgroupsPath("containerd.service/new"), verdict: DenyVerdict, field: cgroupsPathField},
+		{name: "relative, fresh beside runc's cgroup", change: withCgroupsPath("fresh"), verdict: Allow},
 	})
 }
 
