@@ -145,7 +145,9 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		}
 		return
 	}
-	if systemd || len(dirs) == 0 {
+	// A relative path of one component (runc's default, the id) is made
+	// right where runc places it: it has no parent to look at.
+	if systemd || len(dirs) == 0 || (!path.IsAbs(p) && !strings.Contains(path.Clean(p), "/")) {
 		return
 	}
 	i := pickHierarchy(dirs)
