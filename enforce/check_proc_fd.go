@@ -16,7 +16,10 @@ import (
 // Allowed: paths that never pass through /proc/self/fd,
 // /proc/thread-self/fd, /proc/<pid>/fd or their /task/<tid>/fd forms, nor
 // /dev/fd, which runc itself creates in the container's /dev as a link to
-// /proc/self/fd. The
+// /proc/self/fd. /proc/<pid>/root is followed as the link it is, back to
+// the container's root (/proc/self/root/proc/self/fd/7 is /proc/self/fd/7),
+// and a path through /proc/<pid>/cwd, which leads wherever that process
+// is, is denied. The
 // path is walked component by component, with "." and "//" dropped and
 // ".." applied as it comes, and judged at every step, so that
 // /proc/self/fd/7/../../../bin/sh, which cleans to /proc/bin/sh, is still
@@ -122,6 +125,34 @@ func throughFdDirectory(base, p string) bool {
 		if isFdDirectory(stack) {
 			return true
 		}
+		switch procLink(stack) {
+		case "root":
+			// /proc/<pid>/root is a link to that process's root, the
+			// container's: the walk starts again there.
+			stack = stack[:0]
+		case "cwd":
+			// /proc/<pid>/cwd leads wherever that process is, which the
+			// document cannot tell: a descriptor directory, for all it says.
+			return true
+		}
 	}
 	return false
+}
+
+// procLink names the /proc link the components end in, root or cwd of a
+// process or thread (proc, self|thread-self|<pid>, [task, <tid>,]
+// root|cwd), or "".
+func procLink(parts []string) string {
+	n := len(parts)
+	if n < 3 || parts[0] != "proc" || (parts[n-1] != "root" && parts[n-1] != "cwd") {
+		return ""
+	}
+	owner := parts[1]
+	if owner != "self" && owner != "thread-self" && !isDecimal(owner) {
+		return ""
+	}
+	if n == 3 || (n == 5 && parts[2] == "task" && isDecimal(parts[3])) {
+		return parts[n-1]
+	}
+	return ""
 }

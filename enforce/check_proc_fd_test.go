@@ -30,6 +30,12 @@ func TestProcFdFixtures(t *testing.T) {
 					s.Process.Env = []string{"PATH=/dev/fd/7"}
 				}, verdict: DenyVerdict, field: "/process/env/0"},
 				{name: "cwd /dev/fdx", change: withCwd("/dev/fdx"), verdict: Allow},
+				// /proc/<pid>/root leads back to the container's root; cwd anywhere.
+				{name: "cwd through /proc/self/root", change: withCwd("/proc/self/root/proc/self/fd/7"), verdict: DenyVerdict, field: cwd},
+				{name: "cwd through /proc/1/root", change: withCwd("/proc/1/root/proc/thread-self/fd/8"), verdict: DenyVerdict, field: cwd},
+				{name: "cwd through /proc/self/cwd", change: withCwd("/proc/self/cwd/x"), verdict: DenyVerdict, field: cwd},
+				{name: "program through /proc/self/root", change: withProgram("/proc/self/root/proc/self/fd/7/../../../bin/sh"), verdict: DenyVerdict, field: arg0},
+				{name: "cwd /proc/self/root/srv", change: withCwd("/proc/self/root/srv"), verdict: Allow},
 				{name: "cwd /proc/self/fdinfo", change: withCwd("/proc/self/fdinfo"), verdict: Allow},
 				{name: "cwd /proc/selfish/fd", change: withCwd("/proc/selfish/fd"), verdict: Allow},
 				{name: "cwd /srv/proc/self/fd", change: withCwd("/srv/proc/self/fd"), verdict: Allow},
