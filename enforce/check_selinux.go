@@ -11,7 +11,11 @@ import (
 // Fields: process.selinuxLabel (config.json and the exec process file),
 // written user:role:type:level, where the level may itself hold colons
 // (s0:c1,c2); restore's --lsm-profile and --lsm-mount-context.
-// Allowed: no label, or a label whose type is not on the denied list. A
+// Allowed: no label, or a label whose type is not on the denied list and,
+// where allowedTypes is given, is on it (Pod Security's baseline admits
+// only container_t, container_init_t, container_kvm_t and
+// container_engine_t: container_runtime_t, unconfined_service_t or kernel_t
+// are just as unconfined as spc_t, and a list of what to deny never ends). A
 // label with fewer than three parts has no type to judge and is denied.
 // The label is read as the kernel reads what runc writes to
 // /proc/self/attr/exec: one trailing newline is dropped, and a label with
@@ -25,15 +29,17 @@ import (
 //
 //	seLinux:
 //	  deniedTypes: [spc_t, unconfined_t]
+//	  allowedTypes: [container_t, container_init_t, container_kvm_t, container_engine_t]
 type SELinux struct {
-	DeniedTypes []string `yaml:"deniedTypes"`
+	DeniedTypes  []string `yaml:"deniedTypes"`
+	AllowedTypes []string `yaml:"allowedTypes,omitempty"`
 }
 
 // Validate implements Control.
 func (c *SELinux) Validate() error {
-	for _, t := range c.DeniedTypes {
+	for _, t := range append(slices.Clone(c.DeniedTypes), c.AllowedTypes...) {
 		if t == "" || strings.ContainsAny(t, ": ") {
-			return fmt.Errorf("denied SELinux type %q must be a type name such as spc_t", t)
+			return fmt.Errorf("SELinux type %q must be a type name such as spc_t", t)
 		}
 	}
 	return nil
@@ -58,5 +64,9 @@ func (c *SELinux) Check(in *Input, r *Report) {
 	}
 	if slices.Contains(c.DeniedTypes, parts[2]) {
 		r.Deny(field, "SELinux type %s (label %q) is not allowed by policy %s: remove --security-opt label=type:%s or label=disable", parts[2], label, r.Policy(), parts[2])
+		return
+	}
+	if len(c.AllowedTypes) > 0 && !slices.Contains(c.AllowedTypes, parts[2]) {
+		r.Deny(field, "SELinux type %s (label %q) is not one policy %s allows (%s): remove --security-opt label=type:%s (Kubernetes: seLinuxOptions.type), or use one of these", parts[2], label, r.Policy(), strings.Join(c.AllowedTypes, ", "), parts[2])
 	}
 }

@@ -24,6 +24,10 @@ func TestSELinuxFixtures(t *testing.T) {
 				{name: "no level and a newline", change: withLabel("system_u:system_r:spc_t\n"), verdict: DenyVerdict, field: field},
 				{name: "a NUL byte", change: withLabel("system_u:system_r:spc_t\x00:s0"), verdict: DenyVerdict, field: field},
 				{name: "container_t and a newline", change: withLabel("system_u:system_r:container_t\n"), verdict: Allow},
+				// Only the container types, as Pod Security's baseline: others are as unconfined.
+				{name: "container_runtime_t", change: withLabel("system_u:system_r:container_runtime_t:s0"), verdict: DenyVerdict, field: field},
+				{name: "kernel_t", change: withLabel("system_u:system_r:kernel_t:s0"), verdict: DenyVerdict, field: field},
+				{name: "container_init_t", change: withLabel("system_u:system_r:container_init_t:s0"), verdict: Allow},
 			})
 		})
 	}

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("ff34cc3e3b7c2e36")
+	registerEntrySchema("36284c630edaad47")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -1101,6 +1101,10 @@ func fastDecodeSELinux(s *spec.Stream, v *SELinux) bool {
 			return false
 		}
 		switch string(name) {
+		case "AllowedTypes":
+			if !fastDecodeSliceOfString(s, &v.AllowedTypes) {
+				return false
+			}
 		case "DeniedTypes":
 			if !fastDecodeSliceOfString(s, &v.DeniedTypes) {
 				return false
