@@ -92,20 +92,9 @@ func mountOf(mountinfo, p string) (hosts []string, fsType string, hidden bool, e
 	return hosts, top.fsType, elsewhere && len(hosts) == 0, nil
 }
 
-// readMountinfo parses a mountinfo file (proc_pid_mountinfo(5)): id,
-// parent, major:minor, root, mount point, options, optional fields, "-",
-// type, source, super options.
-func readMountinfo(name string) ([]mountEntry, error) {
-	data, err := os.ReadFile(name)
-	if err != nil {
-		return nil, err
-	}
-	var entries []mountEntry
-	err = scanMountinfo(name, string(data), func(e mountEntry) { entries = append(entries, e) })
-	return entries, err
-}
-
-// scanMountinfo hands each line of a mountinfo file's text to use, in
+// scanMountinfo hands each line of a mountinfo file's text
+// (proc_pid_mountinfo(5): id, parent, major:minor, root, mount point,
+// options, optional fields, "-", type, source, super options) to use, in
 // order, and fails at the first malformed line. The fields are slices of
 // the text, decoded only where they hold an escape.
 func scanMountinfo(name string, text string, use func(mountEntry)) error {

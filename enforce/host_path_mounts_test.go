@@ -39,6 +39,18 @@ func writeMountinfo(t testing.TB, text string) (name string) {
 	return name
 }
 
+// readMountinfo lists the entries of a mountinfo file, as scanMountinfo
+// reads them.
+func readMountinfo(name string) ([]mountEntry, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var entries []mountEntry
+	err = scanMountinfo(name, string(data), func(e mountEntry) { entries = append(entries, e) })
+	return entries, err
+}
+
 func TestReadMountinfo(t *testing.T) {
 	entries, err := readMountinfo(writeMountinfo(t, mountinfoFixture))
 	if err != nil {
