@@ -27,6 +27,7 @@ type Controls struct {
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`
 	CgroupsPath       *CgroupsPath       `yaml:"cgroupsPath,omitempty"`
 	OOM               *OOM               `yaml:"oom,omitempty"`
+	Rlimits           *Rlimits           `yaml:"rlimits,omitempty"`
 
 	HostNamespaces    *HostNamespaces    `yaml:"hostNamespaces,omitempty"`
 	HostPaths         *HostPaths         `yaml:"hostPaths,omitempty"`

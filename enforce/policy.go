@@ -81,6 +81,7 @@ func (c *Controls) List() []NamedControl {
 		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},
 		{"cgroupsPath", c.CgroupsPath != nil, c.CgroupsPath},
 		{"oom", c.OOM != nil, c.OOM},
+		{"rlimits", c.Rlimits != nil, c.Rlimits},
 		{"hostNamespaces", c.HostNamespaces != nil, c.HostNamespaces},
 		{"hostPaths", c.HostPaths != nil, c.HostPaths},
 		{"mountDestinations", c.MountDestinations != nil, c.MountDestinations},

@@ -11,7 +11,7 @@ import (
 func init() {
 	registerGeneratedDecoder(fastDecodePolicyEntry)
 	registerGeneratedDecoder(fastDecodeConfigEntry)
-	registerEntrySchema("36284c630edaad47")
+	registerEntrySchema("9cc5df9bcb6adffd")
 }
 
 func fastDecodePolicyEntry(s *spec.Stream, v *policyEntry) bool {
@@ -316,6 +316,10 @@ func fastDecodeControls(s *spec.Stream, v *Controls) bool {
 			if !fastDecodePtrToResources(s, &v.Resources) {
 				return false
 			}
+		case "Rlimits":
+			if !fastDecodePtrToRlimits(s, &v.Rlimits) {
+				return false
+			}
 		case "RunAsNonRoot":
 			if !fastDecodePtrToRunAsNonRoot(s, &v.RunAsNonRoot) {
 				return false
@@ -612,6 +616,15 @@ func fastDecodePtrToResources(s *spec.Stream, v **Resources) bool {
 	elem := new(Resources)
 	*v = elem
 	return fastDecodeResources(s, elem)
+}
+
+func fastDecodePtrToRlimits(s *spec.Stream, v **Rlimits) bool {
+	if s.Null() {
+		return true
+	}
+	elem := new(Rlimits)
+	*v = elem
+	return fastDecodeRlimits(s, elem)
 }
 
 func fastDecodePtrToRunAsNonRoot(s *spec.Stream, v **RunAsNonRoot) bool {
@@ -1087,6 +1100,31 @@ func fastDecodeResources(s *spec.Stream, v *Resources) bool {
 	return s.Close()
 }
 
+func fastDecodeRlimits(s *spec.Stream, v *Rlimits) bool {
+	if !s.Open('{') {
+		return s.Null()
+	}
+	for s.More() {
+		name, ok := s.Name()
+		if !ok {
+			return false
+		}
+		switch string(name) {
+		case "Action":
+			if !fastDecodeAction(s, &v.Action) {
+				return false
+			}
+		case "Max":
+			if !fastDecodeMapOfStringToRlimitValue(s, &v.Max) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return s.Close()
+}
+
 func fastDecodeRunAsNonRoot(s *spec.Stream, v *RunAsNonRoot) bool {
 	return spec.EmptyObject(s)
 }
@@ -1381,6 +1419,29 @@ func fastDecodePtrToPidsLimit(s *spec.Stream, v **PidsLimit) bool {
 	return fastDecodePidsLimit(s, elem)
 }
 
+func fastDecodeMapOfStringToRlimitValue(s *spec.Stream, v *map[string]RlimitValue) bool {
+	if !s.Open('{') {
+		return s.Null()
+	}
+	entries := make(map[string]RlimitValue)
+	for s.More() {
+		key, ok := s.NameText()
+		if !ok {
+			return false
+		}
+		var value RlimitValue
+		if !fastDecodeRlimitValue(s, &value) {
+			return false
+		}
+		entries[string(key)] = value
+	}
+	if !s.Close() {
+		return false
+	}
+	*v = entries
+	return true
+}
+
 func fastDecodeDeviceRule(s *spec.Stream, v *DeviceRule) bool {
 	if !s.Open('{') {
 		return s.Null()
@@ -1612,6 +1673,19 @@ func fastDecodePidsLimit(s *spec.Stream, v *PidsLimit) bool {
 		}
 	}
 	return s.Close()
+}
+
+func fastDecodeRlimitValue(s *spec.Stream, v *RlimitValue) bool {
+	if s.Null() {
+		return true
+	}
+	scalar, ok := s.Scalar()
+	if !ok {
+		return false
+	}
+	value, ok := scalar.Uint(64)
+	*v = RlimitValue(value)
+	return ok
 }
 
 func fastDecodePtrToInt64(s *spec.Stream, v **int64) bool {

@@ -44,3 +44,39 @@ func (b Bytes) String() string {
 
 // MarshalYAML writes b as policy files write it.
 func (b Bytes) MarshalYAML() (any, error) { return b.String(), nil }
+
+// RlimitValue is a resource limit in a policy (rlimits): a number, or
+// unlimited, the kernel's RLIM_INFINITY.
+type RlimitValue uint64
+
+// rlimInfinity is RLIM_INFINITY, the kernel's "no limit".
+const rlimInfinity = math.MaxUint64
+
+// String writes v as a policy would.
+func (v RlimitValue) String() string { return formatRlimit(uint64(v)) }
+
+// MarshalYAML writes v as policy files write it.
+func (v RlimitValue) MarshalYAML() (any, error) {
+	if v == rlimInfinity {
+		return "unlimited", nil
+	}
+	return uint64(v), nil
+}
+
+func formatRlimit(v uint64) string {
+	if v == rlimInfinity {
+		return "unlimited"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func parseRlimit(s string) (RlimitValue, error) {
+	if s == "unlimited" {
+		return rlimInfinity, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("limit %q is not valid: use a number (0 up to 18446744073709551615) or unlimited", s)
+	}
+	return RlimitValue(v), nil
+}
