@@ -61,6 +61,8 @@ var dockerCases = []dockerCase{
 	{file: "oom-kill-disable.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/linux/resources/memory/disableOOMKiller"}},
 	{file: "tmpfs-tmp.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/process/user/uid"}},
 	{file: "workdir-proc-self-fd.json", baseline: DenyVerdict, restricted: DenyVerdict, fields: []string{"/process/cwd"}},
+	{file: "ulimit-rtprio-99.json", baseline: DenyVerdict, restricted: DenyVerdict, fields: []string{"/process/rlimits/0/hard"}},
+	{file: "ulimit-nofile-1024-2048.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/process/user/uid"}},
 	{file: "exec-default.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/user/uid"}},
 	{file: "exec-user-0.json", baseline: Allow, restricted: DenyVerdict, restrictedFields: []string{"/user/uid"}},
 	{file: "exec-user-1000.json", baseline: Allow, restricted: RewriteDoc},

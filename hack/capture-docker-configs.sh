@@ -232,6 +232,8 @@ capture_run oom-score-adj-minus-500 --network none --oom-score-adj -500
 capture_run oom-kill-disable --network none --oom-kill-disable
 capture_run tmpfs-tmp --network none --tmpfs /tmp
 capture_run workdir-proc-self-fd --network none -w /proc/self/fd/7
+capture_run ulimit-rtprio-99 --network none --ulimit rtprio=99
+capture_run ulimit-nofile-1024-2048 --network none --ulimit nofile=1024:2048
 # dockerd accepts rshared only when the host source sits on a shared mount.
 if mount --bind "$shared_src" "$shared_src" && mount --make-shared "$shared_src"; then
 	capture_run bind-rshared --network none --mount "type=bind,source=$shared_src,target=/mnt,bind-propagation=rshared"
