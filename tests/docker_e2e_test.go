@@ -36,6 +36,7 @@ func TestDocker(t *testing.T) {
 	t.Run("NonRootRunsConfinedUnderRestricted", d.testNonRootRunsConfined)
 	t.Run("RootIsDeniedWithTheReason", d.testRootIsDenied)
 	t.Run("EscapesAreDenied", d.testEscapesAreDenied)
+	t.Run("RaisedRlimitsAreDenied", d.testRaisedRlimitsAreDenied)
 	t.Run("ExecAsRootIsDenied", d.testExecAsRootIsDenied)
 	t.Run("PlainExecRuns", d.testPlainExecRuns)
 	t.Run("UpdateAboveTheMaximumIsDenied", d.testUpdateAboveTheMaximumIsDenied)
@@ -332,6 +333,34 @@ func (d *guardedDocker) testEscapesAreDenied(t *testing.T) {
 				expectFields(t, record, map[string]string{"GUARD_DECISION": "deny", "GUARD_POLICY": policy})
 			})
 		}
+	}
+}
+
+// testRaisedRlimitsAreDenied: runc sets --ulimit with the host's
+// privileges. This machine lacks CAP_SYS_RESOURCE, so runc could not raise
+// these limits anyway: the test asserts on guard-runtime's reason and its
+// record, not on the failure. restricted denies a limit above its maximum
+// rather than lowering it, so no shipped policy rewrites one here;
+// TestRlimitsRewriteIsWhatRuncSets covers the rewrite with runc.
+func (d *guardedDocker) testRaisedRlimitsAreDenied(t *testing.T) {
+	for _, c := range []struct{ policy, ulimit, reason string }{
+		{"baseline", "rtprio=99", "RLIMIT_RTPRIO hard limit 99 is above the maximum 0 of policy baseline"},
+		{"baseline", "nice=40", "RLIMIT_NICE hard limit 40 is above the maximum 0 of policy baseline"},
+		{"restricted", "nofile=2000000:2000000", "RLIMIT_NOFILE hard limit 2000000 is above the maximum 1048576 of policy restricted"},
+	} {
+		t.Run(c.policy+"/"+c.ulimit, func(t *testing.T) {
+			name := c.policy + "-ulimit-" + strings.SplitN(c.ulimit, "=", 2)[0]
+			id, _, err := d.run(t, name, []string{"--runtime", "guard-" + c.policy, "-u", "1000", "--ulimit", c.ulimit}, "true")
+			reason := denialOf(t, err, "", c.policy, "container", id)
+			if !strings.Contains(reason, c.reason) {
+				t.Errorf("the denial of --ulimit %s does not say why (want %q): %s", c.ulimit, c.reason, reason)
+			}
+			record := waitForRecord(t, id, "create")
+			expectFields(t, record, map[string]string{"GUARD_DECISION": "deny", "GUARD_POLICY": c.policy})
+			if !hasViolation(violationsOf(t, record), "rlimits", "deny") {
+				t.Errorf("the record has no rlimits denial: %s", record["GUARD_VIOLATIONS"])
+			}
+		})
 	}
 }
 

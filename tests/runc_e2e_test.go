@@ -128,6 +128,29 @@ func TestRestrictedContainerRunsConfined(t *testing.T) {
 	}
 }
 
+// TestRlimitsRewriteIsWhatRuncSets runs runc's example (RLIMIT_NOFILE
+// 1024:1024) under a policy that lowers open files to 512: the container
+// starts with the rewritten limits. Lowering needs no privilege, so it
+// runs on a machine without CAP_SYS_RESOURCE.
+func TestRlimitsRewriteIsWhatRuncSets(t *testing.T) {
+	e := newRuncEnv(t)
+	settings := e.baseSettings(t)
+	settings.policyDir = policyDir(t)
+	clamp := "extends: baseline\ncontrols:\n  rlimits:\n    max: {RLIMIT_NOFILE: 512}\n    action: rewrite\n"
+	writeFileMode(t, filepath.Join(settings.policyDir, "clamp.yaml"), clamp, 0o644)
+	e.config = writeGuardSettings(t, settings)
+	bundle := e.bundle(t, []string{"sh", "-c", "echo hard=$(ulimit -Hn) soft=$(ulimit -Sn)"}, func(s *specs.Spec) {
+		s.Linux.Seccomp = runtimeDefaultSeccomp(t, s) // baseline denies a container without a filter
+	})
+	out, errOut, err := e.guardRun(t, "clamp", bundle, "e2e-rlimits-clamp")
+	if err != nil {
+		t.Fatalf("the container failed: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	if strings.TrimSpace(out) != "hard=512 soft=512" {
+		t.Errorf("the container's open files limits are %q, want the rewritten hard=512 soft=512", out)
+	}
+}
+
 func runtimeDefaultSeccomp(t *testing.T, s *specs.Spec) *specs.LinuxSeccomp {
 	t.Helper()
 	profile, err := seccomp.GetDefaultProfile(s)
