@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/guard-runtime/guard-runtime/spec"
 )
 
 // CgroupsPath keeps each container in a cgroup of its own.
@@ -382,7 +384,7 @@ func (l cgroupLayout) systemdDirs(root *dir, slice, unit string) ([]string, erro
 // a link to it), and cgroup v2 at unified/; on a unified host the v2
 // hierarchy is root itself.
 func (l cgroupLayout) dirs(cgroups string, unified bool, at func(cgroup string, v2 bool) string) ([]string, error) {
-	data, err := os.ReadFile(cgroups)
+	data, err := spec.ReadFile(cgroups, spec.MaxDocumentSize)
 	if err != nil {
 		return nil, err
 	}

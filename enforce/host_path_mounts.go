@@ -3,16 +3,23 @@ package enforce
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/guard-runtime/guard-runtime/spec"
 )
 
 // selfMountinfo lists the mounts of the runtime's mount namespace, which is
 // the one runc resolves bind sources in.
 const selfMountinfo = "/proc/self/mountinfo"
+
+// maxMountinfoSize bounds the read of a mountinfo file: about 150 bytes a
+// mount, so some 400,000 mounts. It is read through its descriptor, as
+// documents are (spec.ReadFile), and not through an os.File, whose first
+// use in a process sets up the network poller.
+const maxMountinfoSize = 64 << 20
 
 // mountEntry is one line of a mountinfo file: the fields mountOf needs.
 type mountEntry struct {
@@ -56,7 +63,7 @@ var errNotMounted = errors.New("no mount there in mountinfo")
 // else (a fresh tmpfs, an NFS export, a disk of its own) gives neither;
 // the error is errNotMounted when nothing is mounted at p.
 func mountOf(mountinfo, p string) (hosts []string, fsType string, hidden bool, err error) {
-	data, err := os.ReadFile(mountinfo)
+	data, err := spec.ReadFile(mountinfo, maxMountinfoSize)
 	if err != nil {
 		return nil, "", false, err
 	}

@@ -59,7 +59,13 @@ func openForReading(path string) (int, error) {
 
 // readFD reads fd to its end, or to one byte past limit. size, the size
 // fstat gave, sizes the buffer; a file that grows meanwhile is read on.
+// procfs gives its files a size of 0: those start from 512 bytes (as
+// os.ReadFile does), which hold /proc/self/cgroup whole, so that they are
+// not read a byte, then two, then four.
 func readFD(fd int, size, limit int64) ([]byte, error) {
+	if size == 0 {
+		size = min(limit, 511)
+	}
 	buf := make([]byte, 0, size+1) // +1: the read that finds the end
 	for int64(len(buf)) <= limit {
 		if len(buf) == cap(buf) {

@@ -61,3 +61,29 @@ func TestReadFileAllocations(t *testing.T) {
 		t.Fatalf("ReadFile of %s: %.0f allocations, want at most 2", benchConfig, allocs)
 	}
 }
+
+// procfs gives its files a size of 0: ReadFile reads /proc/self/cgroup,
+// which cgroupsPath reads on every create, in one buffer, not one grown a
+// byte at a time; and a longer file whole.
+func TestReadFileOfProcFiles(t *testing.T) {
+	allocs := testing.AllocsPerRun(20, func() {
+		data, err := ReadFile("/proc/self/cgroup", MaxDocumentSize)
+		if err != nil || len(data) == 0 || len(data) > 511 {
+			t.Skipf("/proc/self/cgroup: %d bytes, %v: the test wants one of under 512 bytes", len(data), err)
+		}
+	})
+	if allocs > 2 { // the buffer, and the path as the kernel takes it
+		t.Errorf("ReadFile of /proc/self/cgroup: %.0f allocations, want at most 2", allocs)
+	}
+	want, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadFile("/proc/self/mountinfo", MaxDocumentSize)
+	if err != nil || string(got) != string(want) {
+		t.Errorf("ReadFile of /proc/self/mountinfo: %d bytes (%v), os.ReadFile %d", len(got), err, len(want))
+	}
+	if len(want) < 512 {
+		t.Logf("/proc/self/mountinfo is %d bytes: only one buffer read", len(want))
+	}
+}
