@@ -31,9 +31,10 @@ type Stream struct {
 	// names are the member names of the objects being read, each
 	// object's after its enclosing object's, for the duplicate check.
 	names [][]byte
-	// ready says that the separator before the next token (',' or ':')
-	// was consumed by a peek; the next read takes the token itself.
-	ready bool
+	// peeked is the kind of the next token once Kind has looked at it,
+	// having consumed the separator before it (',' or ':'); the next read
+	// takes the token itself. 0 before Kind looks.
+	peeked jsontext.Kind
 	// text is data as one string, made at the first string read: the
 	// strings of the value are slices of it, without escapes the text
 	// between their quotes.
@@ -79,6 +80,7 @@ func DecodeWith[T any](data []byte, decode func(*Stream, *T) bool) (*T, bool) {
 
 func (s *Stream) fail() bool {
 	s.failed = true
+	s.peeked = 0 // Kind's fast path then fails too
 	return false
 }
 
@@ -115,23 +117,42 @@ func (s *Stream) skipSpace() {
 // 't', 'f', 'n', '{', '[', '}', ']'), 0 after a failure. It consumes the
 // separator before the token, checking that the grammar wants one there.
 func (s *Stream) Kind() jsontext.Kind {
+	// The token was looked at already (More before Name, a decoder's look
+	// before Text): most calls end here, inlined.
+	if s.peeked != 0 {
+		return s.peeked
+	}
+	return s.kindAfterSeparator()
+}
+
+// tokenKind is the kind of the token each byte begins, 0 for none.
+var tokenKind = func() (table [256]jsontext.Kind) {
+	for _, c := range []byte(`"tfn{[}]`) {
+		table[c] = jsontext.Kind(c)
+	}
+	for _, c := range []byte("-0123456789") {
+		table[c] = '0'
+	}
+	return table
+}()
+
+// kindAfterSeparator is Kind when the separator before the token has not
+// been consumed yet, or the stream failed.
+func (s *Stream) kindAfterSeparator() jsontext.Kind {
 	if s.failed {
 		return 0
 	}
-	if !s.ready && !s.consumeSeparator() {
+	if !s.consumeSeparator() {
 		s.fail()
 		return 0
 	}
-	s.ready = true
 	if s.pos == len(s.data) {
 		s.fail()
 		return 0
 	}
-	switch c := s.data[s.pos]; c {
-	case '"', 't', 'f', 'n', '{', '[', '}', ']':
-		return jsontext.Kind(c)
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		return '0'
+	if k := tokenKind[s.data[s.pos]]; k != 0 {
+		s.peeked = k
+		return k
 	}
 	s.fail()
 	return 0
@@ -192,7 +213,7 @@ func (s *Stream) valueHere() bool {
 // took records that the token just read was a value (not a name, nor an
 // opening): the enclosing object member or array item is complete.
 func (s *Stream) took() {
-	s.ready = false
+	s.peeked = 0
 	if n := len(s.stack); n > 0 {
 		top := &s.stack[n-1]
 		top.inMember = false
@@ -250,7 +271,7 @@ func (s *Stream) Open(kind jsontext.Kind) bool {
 		return s.fail()
 	}
 	s.pos++
-	s.ready = false
+	s.peeked = 0
 	s.stack = append(s.stack, frame{kind: byte(kind), firstName: len(s.names)})
 	return s.count()
 }
@@ -258,8 +279,9 @@ func (s *Stream) Open(kind jsontext.Kind) bool {
 // More reports whether the object or array being read has another member
 // or item; after a failure it says yes, and reading that fails.
 func (s *Stream) More() bool {
-	kind := s.Kind()
-	return kind != '}' && kind != ']'
+	// '}' and ']' differ only in the bit 0x20, which no other kind's
+	// '|0x20' turns into '}': one comparison, and More is inlined.
+	return s.Kind()|0x20 != '}'
 }
 
 // EmptyObject is the generated decoder of every struct without fields: it
@@ -311,7 +333,7 @@ func (s *Stream) Name() ([]byte, bool) {
 	top := &s.stack[len(s.stack)-1]
 	top.items++
 	top.inMember = true
-	s.ready = false
+	s.peeked = 0
 	return name, true
 }
 
@@ -539,7 +561,7 @@ func isHex4(b []byte) bool {
 // way.
 func (s *Stream) PlainStringItem() (string, bool) {
 	n := len(s.stack)
-	if s.failed || s.ready || n == 0 || s.stack[n-1].kind != '[' {
+	if s.failed || s.peeked != 0 || n == 0 || s.stack[n-1].kind != '[' {
 		return "", false
 	}
 	top := &s.stack[n-1]
@@ -591,7 +613,7 @@ func PlainStrings[T ~string](s *Stream) []T {
 // would read next in an array just opened, without reading them.
 func (s *Stream) PlainStringItemsAhead() int {
 	n := len(s.stack)
-	if s.failed || s.ready || n == 0 || s.stack[n-1].kind != '[' || s.stack[n-1].items != 0 {
+	if s.failed || s.peeked != 0 || n == 0 || s.stack[n-1].kind != '[' || s.stack[n-1].items != 0 {
 		return 0
 	}
 	d := s.data
