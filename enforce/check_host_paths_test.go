@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -793,7 +794,7 @@ func TestHostPathRulesCompileAllocations(t *testing.T) {
 		t.Fatalf("restricted has %d host-path rules: the test wants a policy with many", rules)
 	}
 	allocs := testing.AllocsPerRun(20, func() {
-		if _, err := h.compile(); err != nil {
+		if _, err := h.compile(true); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -907,5 +908,86 @@ func TestHostPathsRootFollowsTheNodesDockerRoot(t *testing.T) {
 		if d := judgeSpecIn(t, p, s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: t.TempDir()}); hasViolationAt(d, rootField) != denied {
 			t.Errorf("root.path %s: want denied %v: %+v", path, denied, d.Violations)
 		}
+	}
+}
+
+// TestIsCleanAbsIsPathClean compares isCleanAbs with its definition,
+// path.Clean leaving an absolute path as it is, on every string of up to
+// eight characters of "/", "." and "a".
+func TestIsCleanAbsIsPathClean(t *testing.T) {
+	var walk func(p string)
+	walk = func(p string) {
+		want := path.IsAbs(p) && path.Clean(p) == p
+		if got := isCleanAbs(p); got != want {
+			t.Errorf("isCleanAbs(%q) = %v, path.Clean says %v", p, got, want)
+		}
+		if len(p) < 8 {
+			for _, c := range []string{"/", ".", "a"} {
+				walk(p + c)
+			}
+		}
+	}
+	walk("")
+}
+
+// A policy from the cache compiles a rule's pattern only when a mount lies
+// in its prefix, and judges every document as the policy compiled whole.
+func TestCachedHostPathRulesJudgeAsCompiledOnes(t *testing.T) {
+	for _, name := range []string{"baseline", "restricted"} {
+		for _, c := range dockerCases {
+			if strings.HasPrefix(c.file, "exec-") || strings.HasPrefix(c.file, "update-") {
+				continue
+			}
+			eager, err := LoadPolicy(shippedPolicies, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cached, err := LoadPolicy(shippedPolicies, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cached.Controls.HostPaths.compiled = nil
+			if err := cached.validateCached(); err != nil {
+				t.Fatal(err)
+			}
+			rules := cached.Controls.HostPaths.compiled.engineManaged
+			for _, r := range rules {
+				if r.pattern != nil {
+					t.Fatalf("%s: %s compiled before any mount needed it", name, r.Source)
+				}
+			}
+			want, got := judgeDockerFixture(t, eager, c.file), judgeDockerFixture(t, cached, c.file)
+			if got.Verdict != want.Verdict || got.Reason() != want.Reason() {
+				t.Errorf("%s, %s: from the cache %s %q, compiled whole %s %q", name, c.file, got.Verdict, got.Reason(), want.Verdict, want.Reason())
+			}
+			compiled := 0
+			for _, r := range rules {
+				if r.pattern != nil {
+					compiled++
+				}
+			}
+			if compiled > len(rules)/2 {
+				t.Errorf("%s, %s: %d of %d rules compiled", name, c.file, compiled, len(rules))
+			}
+		}
+	}
+}
+
+// A rule of a cached policy that does not compile admits nothing.
+func TestCachedHostPathRuleThatDoesNotCompileAdmitsNothing(t *testing.T) {
+	c := &HostPaths{
+		Roots:         map[string]string{"dockerRoot": "/var/lib/docker"},
+		EngineManaged: []MountRule{{Source: "{dockerRoot}/containers/{nope}/hosts"}},
+		Others:        othersDeny,
+	}
+	if err := c.Validate(); err == nil {
+		t.Fatal("the rule compiles: the test wants one that does not")
+	}
+	if err := c.validateCached(); err != nil {
+		t.Fatal(err)
+	}
+	src := mountSource{literal: "/var/lib/docker/containers/x/hosts", written: "/var/lib/docker/containers/x/hosts", resolved: "/var/lib/docker/containers/x/hosts"}
+	if rule := matchingRule(c.compiled.engineManaged, src, "/etc/hosts", false, nil); rule != nil {
+		t.Errorf("a rule that does not compile admitted %s", src.literal)
 	}
 }

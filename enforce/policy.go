@@ -225,12 +225,27 @@ type settingError struct {
 func (e *settingError) Error() string { return e.key + ": " + e.err.Error() }
 func (e *settingError) Unwrap() error { return e.err }
 
-func (p *Policy) validate() error {
+// validate checks the settings of a policy loaded from its files, and
+// rebuilds what controls derive from them.
+func (p *Policy) validate() error { return p.validateControls(false) }
+
+// validateCached is validate for a policy read from the cache, which the
+// full build validated whole when it wrote the entry: hostPaths compiles
+// its rule patterns as mounts need them (HostPaths.validateCached).
+func (p *Policy) validateCached() error { return p.validateControls(true) }
+
+func (p *Policy) validateControls(cached bool) error {
 	if p.Mode != Enforce && p.Mode != AuditMode {
 		return &settingError{"mode", fmt.Errorf("%q is not valid: use enforce or audit", p.Mode)}
 	}
 	for _, c := range p.Controls.List() {
-		if err := c.Validate(); err != nil {
+		validate := c.Validate
+		// A concrete type, not an interface: asserting an interface costs
+		// the first call of a process a method-table search per control.
+		if h, ok := c.Control.(*HostPaths); ok && cached {
+			validate = h.validateCached
+		}
+		if err := validate(); err != nil {
 			return &settingError{"controls." + c.Name, err}
 		}
 	}

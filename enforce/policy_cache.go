@@ -87,8 +87,8 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 			return nil
 		}
 	}
-	// Validate rebuilds what controls derive from their settings.
-	if err := e.Policy.validate(); err != nil {
+	// Validation rebuilds what controls derive from their settings.
+	if err := e.Policy.validateCached(); err != nil {
 		return nil
 	}
 	return e.Policy

@@ -69,6 +69,10 @@ func TestCachedPolicyIsUsedUntilAFileOfItsChainChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	hit := cache.lookupPolicy(policyEntryName(dir, "restricted"), dir, "restricted")
+	// As from the cache: host-path patterns compiled as mounts need them.
+	if err := p.validateCached(); err != nil {
+		t.Fatal(err)
+	}
 	if hit == nil || !reflect.DeepEqual(hit, p) {
 		t.Fatalf("no usable cache entry after a load: %v", hit)
 	}
