@@ -99,23 +99,27 @@ func TestPlainStringItemConsumesNothingItCannotRead(t *testing.T) {
 	}
 }
 
-func TestPlainStringItemsAheadCountsWithoutReading(t *testing.T) {
+// PlainStringItemsAhead expects the items of a list of plain strings
+// exactly, other lists' at least (it sizes a slice), and reads nothing.
+func TestPlainStringItemsAheadExpectsWithoutReading(t *testing.T) {
 	for doc, want := range map[string]int{
 		`[]`:                 0,
 		`["a"]`:              1,
 		"[ \"a\" ,\n\"b\" ]": 2,
-		`["a","b\n","c"]`:    1,
-		`["a",1,"c"]`:        1,
+		`["a","b",["c"]]`:    3,
+		`["a","b\n","c"]`:    3, // one plain item: the rest is read the general way
+		`["a",1,"c"]`:        2,
 		`[null,"a"]`:         0,
 		`["a","b"`:           2,
-		`["a" "b"]`:          1,
+		`["a" "b"]`:          2,
+		`["a]","b"]`:         1, // fewer: the slice grows
 	} {
 		s := &Stream{data: []byte(doc)}
 		if !s.Open('[') {
 			t.Fatalf("%s: no array", doc)
 		}
 		if got := s.PlainStringItemsAhead(); got != want || s.pos != 1 {
-			t.Errorf("%s: %d plain items ahead, want %d; the stream moved to %d", doc, got, want, s.pos)
+			t.Errorf("%s: %d plain items expected, want %d; the stream moved to %d", doc, got, want, s.pos)
 		}
 	}
 }
