@@ -53,16 +53,37 @@ type HostNamespaces struct {
 	Required []specs.LinuxNamespaceType `yaml:"required"`
 }
 
-// nsFiles maps OCI namespace types to their /proc/<pid>/ns file names.
-var nsFiles = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "pid",
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-	specs.IPCNamespace:     "ipc",
-	specs.UTSNamespace:     "uts",
-	specs.UserNamespace:    "user",
-	specs.CgroupNamespace:  "cgroup",
-	specs.TimeNamespace:    "time",
+// nsFile is the /proc/<pid>/ns file name of an OCI namespace type, ""
+// for another type.
+func nsFile(t specs.LinuxNamespaceType) string {
+	file, _ := namespaceNames(t)
+	return file
+}
+
+// namespaceNames gives an OCI namespace type's /proc/<pid>/ns file name
+// and how a user asks for the host's ("" for neither). A switch, not a
+// package-level map: a map literal is built by the package's
+// initialisation, in every runtime call.
+func namespaceNames(t specs.LinuxNamespaceType) (file, hostHint string) {
+	switch t {
+	case specs.PIDNamespace:
+		return "pid", "remove --pid host (Kubernetes: hostPID)"
+	case specs.NetworkNamespace:
+		return "net", "remove --network host (Kubernetes: hostNetwork)"
+	case specs.MountNamespace:
+		return "mnt", "give the container its own mount namespace"
+	case specs.IPCNamespace:
+		return "ipc", "remove --ipc host (Kubernetes: hostIPC)"
+	case specs.UTSNamespace:
+		return "uts", "remove --uts host"
+	case specs.UserNamespace:
+		return "user", ""
+	case specs.CgroupNamespace:
+		return "cgroup", ""
+	case specs.TimeNamespace:
+		return "time", ""
+	}
+	return "", ""
 }
 
 // hostNamespaceDirs hold the namespaces that count as the host's: the
@@ -70,17 +91,9 @@ var nsFiles = map[specs.LinuxNamespaceType]string{
 // point it at namespaces they create.
 var hostNamespaceDirs = []string{"/proc/1/ns", "/proc/self/ns"}
 
-// hostModeHints say how a user asked for a host namespace.
-var hostModeHints = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "remove --pid host (Kubernetes: hostPID)",
-	specs.NetworkNamespace: "remove --network host (Kubernetes: hostNetwork)",
-	specs.IPCNamespace:     "remove --ipc host (Kubernetes: hostIPC)",
-	specs.UTSNamespace:     "remove --uts host",
-	specs.MountNamespace:   "give the container its own mount namespace",
-}
-
+// hostModeHint says how a user asked for a host namespace.
 func hostModeHint(t specs.LinuxNamespaceType) string {
-	if hint, ok := hostModeHints[t]; ok {
+	if _, hint := namespaceNames(t); hint != "" {
 		return hint
 	}
 	return fmt.Sprintf("give the container its own %s namespace", t)
@@ -89,7 +102,7 @@ func hostModeHint(t specs.LinuxNamespaceType) string {
 // Validate implements Control.
 func (c *HostNamespaces) Validate() error {
 	for _, t := range c.Required {
-		if _, ok := nsFiles[t]; !ok {
+		if nsFile(t) == "" {
 			return fmt.Errorf("unknown namespace type %q: use pid, network, mount, ipc, uts, user, cgroup or time", t)
 		}
 	}
@@ -113,7 +126,7 @@ func (c *HostNamespaces) Check(in *Input, r *Report) {
 		}
 		field := fmt.Sprintf("/linux/namespaces/%d/path", i)
 		if !filepath.IsAbs(ns.Path) {
-			r.Deny(field, "the %s namespace path %s is relative: runc checks it in the bundle directory but joins the namespace it finds from the root filesystem's directory, so policy %s cannot tell which namespace that is; give an absolute path such as /proc/<pid>/ns/%s", ns.Type, ns.Path, r.Policy(), nsFiles[ns.Type])
+			r.Deny(field, "the %s namespace path %s is relative: runc checks it in the bundle directory but joins the namespace it finds from the root filesystem's directory, so policy %s cannot tell which namespace that is; give an absolute path such as /proc/<pid>/ns/%s", ns.Type, ns.Path, r.Policy(), nsFile(ns.Type))
 			continue
 		}
 		host, known, why := isHostNamespace(ns)
@@ -138,7 +151,7 @@ func isHostNamespace(ns specs.LinuxNamespace) (host, known bool, why string) {
 	if err != nil {
 		return false, false, err.Error()
 	}
-	file := nsFiles[ns.Type]
+	file := nsFile(ns.Type)
 	compared := 0
 	for _, dir := range hostNamespaceDirs {
 		ref := dir + "/" + file

@@ -152,7 +152,7 @@ func withHostNamespaceDirs(t *testing.T, dirs ...string) {
 func joinAll(pid int) func(*specs.Spec) {
 	return func(s *specs.Spec) {
 		for _, t := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace} {
-			setNamespacePath(t, fmt.Sprintf("/proc/%d/ns/%s", pid, nsFiles[t]))(s)
+			setNamespacePath(t, fmt.Sprintf("/proc/%d/ns/%s", pid, nsFile(t)))(s)
 		}
 	}
 }
@@ -184,7 +184,7 @@ func TestPartlyHostNamespacesOfAnotherProcess(t *testing.T) {
 	d := judgeSpec(t, loadShipped(t, "baseline"), func() *specs.Spec {
 		s := compliantSpec()
 		for _, t := range []specs.LinuxNamespaceType{specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace} {
-			setNamespacePath(t, fmt.Sprintf("/proc/%d/ns/%s", pid, nsFiles[t]))(s)
+			setNamespacePath(t, fmt.Sprintf("/proc/%d/ns/%s", pid, nsFile(t)))(s)
 		}
 		return s
 	}())

@@ -66,7 +66,7 @@ import (
 // of its device, and when another mount of that device shows the same
 // directory (root "/" first, then the shortest mount point), the host path
 // there is judged as a bind source, by all the rules above. A mount of one
-// of kernelInterfaceTypes is denied whatever its device: a fresh proc,
+// of isKernelInterfaceType is denied whatever its device: a fresh proc,
 // overlay, binfmt_misc, mqueue... volume (docker volume create -o
 // type=proc -o device=proc) shows the host's kernel state or files. A
 // device mounted nowhere else (a fresh tmpfs, an NFS export, a disk of
@@ -417,7 +417,7 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
 		return
 	}
-	if kernelInterfaceTypes[fsType] {
+	if isKernelInterfaceType(fsType) {
 		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a %s filesystem, which shows the host's kernel, processes or files to the container whoever mounted it; remove the volume, or recreate it with a filesystem for data (tmpfs, a disk, a network share)", what, src.describe(), dest, r.Policy(), fsType)
 		return
 	}
@@ -442,18 +442,23 @@ var volumeAdvice = advice{
 	unlisted:  "only the engine's own mounts and the hostPaths.allowed list may use host paths; remove the volume, or recreate it without the bind options",
 }
 
-// kernelInterfaceTypes are the filesystems that a bind source which is a
-// mount point may not be, whether or not their device is mounted
+// isKernelInterfaceType reports the filesystems that a bind source which
+// is a mount point may not be, whether or not their device is mounted
 // elsewhere: a fresh instance of each shows the host's, not the
 // container's, kernel state, processes or files (a volume of type proc
 // wrote the host's kernel.core_pattern; overlay's lowerdir names host
 // directories; binfmt_misc registers interpreters for the whole host; a
-// new mqueue shows the mounting daemon's message queues).
-var kernelInterfaceTypes = map[string]bool{
-	"proc": true, "sysfs": true, "cgroup": true, "cgroup2": true, "devtmpfs": true,
-	"debugfs": true, "tracefs": true, "securityfs": true, "binfmt_misc": true, "bpf": true,
-	"configfs": true, "pstore": true, "efivarfs": true, "fusectl": true, "selinuxfs": true,
-	"nsfs": true, "overlay": true, "autofs": true, "rpc_pipefs": true, "mqueue": true,
+// new mqueue shows the mounting daemon's message queues). A switch, not a
+// package-level map, which every runtime call would build.
+func isKernelInterfaceType(fsType string) bool {
+	switch fsType {
+	case "proc", "sysfs", "cgroup", "cgroup2", "devtmpfs",
+		"debugfs", "tracefs", "securityfs", "binfmt_misc", "bpf",
+		"configfs", "pstore", "efivarfs", "fusectl", "selinuxfs",
+		"nsfs", "overlay", "autofs", "rpc_pipefs", "mqueue":
+		return true
+	}
+	return false
 }
 
 // mountedHostPaths returns, when the bind source p is a mount point, its

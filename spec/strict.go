@@ -71,14 +71,39 @@ func decodeReflective[T any](data []byte) (*T, *Tree, error) {
 
 //go:generate go test -run ^TestGeneratedDecodersAreCurrent$ . -regenerate
 
-// fastDecoders maps a document type T to its generated decoder, a
+// fastDecoders holds, for a document type T, its generated decoder, a
 // func(*Stream, *T) bool that fills the zero value v from a document's
 // tokens and reports whether it could (see hack/gendecode). decode_gen.go
 // registers them; without it every document takes the reflective path.
-var fastDecoders = map[reflect.Type]any{}
+// A few entries in an array, not a map, which the package's
+// initialisation would allocate in every runtime call.
+var (
+	fastDecoders     [4]fastDecoder
+	fastDecoderCount int
+)
+
+type fastDecoder struct {
+	typ    reflect.Type
+	decode any
+}
 
 func registerFastDecoder[T any](decode func(*Stream, *T) bool) {
-	fastDecoders[reflect.TypeFor[T]()] = decode
+	if fastDecoderCount == len(fastDecoders) {
+		panic("spec: more generated decoders than fastDecoders holds")
+	}
+	fastDecoders[fastDecoderCount] = fastDecoder{reflect.TypeFor[T](), decode}
+	fastDecoderCount++
+}
+
+func fastDecoderOf[T any]() (func(*Stream, *T) bool, bool) {
+	typ := reflect.TypeFor[T]()
+	for _, d := range fastDecoders[:fastDecoderCount] {
+		if d.typ == typ {
+			decode, ok := d.decode.(func(*Stream, *T) bool)
+			return decode, ok
+		}
+	}
+	return nil, false
 }
 
 // fastDecode reads data with T's generated decoder, if there is one and
@@ -86,7 +111,7 @@ func registerFastDecoder[T any](decode func(*Stream, *T) bool) {
 // json.Unmarshal would give, and no key can be a case variant of a
 // field's name (such a key is unknown to the decoder).
 func fastDecode[T any](data []byte) (*T, bool) {
-	decode, ok := fastDecoders[reflect.TypeFor[T]()].(func(*Stream, *T) bool)
+	decode, ok := fastDecoderOf[T]()
 	if !ok {
 		return nil, false
 	}
