@@ -134,7 +134,11 @@ func passedDescriptors(inv *spec.Invocation, getenv func(string) string) []Passe
 // listenFDs is the number of descriptors systemd's socket activation hands
 // runc: go-systemd's rules, with os.Getpid() as runc's pid.
 func listenFDs(getenv func(string) string) int {
-	pid, err := strconv.Atoi(getenv("LISTEN_PID"))
+	listenPID := getenv("LISTEN_PID")
+	if listenPID == "" {
+		return 0 // nearly always: spares strconv's error, made and dropped
+	}
+	pid, err := strconv.Atoi(listenPID)
 	if err != nil || pid != os.Getpid() {
 		return 0
 	}
