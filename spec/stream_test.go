@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -144,5 +145,23 @@ func TestStringListIsAllocatedOnce(t *testing.T) {
 	one, many := allocs(list(1)), allocs(list(300))
 	if many != one {
 		t.Errorf("a list of 300 names takes %v allocations, a list of one %v", many, one)
+	}
+}
+
+// The strings of a decoded value are views of the document, not of a
+// copy of it: a create decodes 18 KB (its config and the cached policy),
+// and a copy was that many bytes of fresh pages.
+func TestDecodedStringsShareTheDocument(t *testing.T) {
+	doc := []byte(`["runc","spec"]`)
+	v, ok := DecodeWith(doc, fastDecodeSliceOfString)
+	if !ok || len(*v) != 2 {
+		t.Fatalf("not read: %v", v)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(doc)))
+	for _, s := range *v {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		if p < start || p >= start+uintptr(len(doc)) {
+			t.Errorf("%q is a copy, not a view of the document", s)
+		}
 	}
 }
