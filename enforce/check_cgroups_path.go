@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -91,7 +92,9 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 	}
 	systemd := in.Call.SystemdCgroup
 	p := in.Linux().CgroupsPath
-	subject := fmt.Sprintf("linux.cgroupsPath %q", p)
+	// Messages are built with strconv, not fmt: an admitted create would
+	// otherwise run fmt's code for the first time in the process for them.
+	subject := "linux.cgroupsPath " + strconv.Quote(p)
 	if p == "" {
 		// runc names the container's cgroup after its id: a relative path,
 		// or with systemd the scope runc-<id>.scope in system.slice. A
@@ -103,7 +106,7 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 		if systemd {
 			p = ":runc:" + in.ContainerID
 		}
-		subject = fmt.Sprintf("the container's cgroup %q (no linux.cgroupsPath, so runc names it after the container id)", p)
+		subject = "the container's cgroup " + strconv.Quote(p) + " (no linux.cgroupsPath, so runc names it after the container id)"
 	}
 	var slice, unit string
 	if systemd {

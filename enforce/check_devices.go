@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -62,7 +63,7 @@ func (c *Devices) Check(in *Input, r *Report) {
 	}
 	if in.Resources != nil {
 		for i, rule := range in.Resources.Devices {
-			c.checkRule(rule, fmt.Sprintf("%s/devices/%d", in.ResourcesPath, i), r)
+			c.checkRule(rule, in.ResourcesPath+"/devices/"+strconv.Itoa(i), r)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 package enforce
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -103,14 +103,15 @@ func (g *Gate) withRuntime(rec audit.Record) audit.Record {
 }
 
 func decisionMessage(d *Decision, ctx Context) string {
-	subject := fmt.Sprintf("%s of container %s under policy %s", ctx.Operation, ctx.ContainerID, d.Policy)
+	// Concatenation, not fmt: an admitted create builds no other message.
+	subject := ctx.Operation + " of container " + ctx.ContainerID + " under policy " + d.Policy
 	switch {
 	case d.Verdict == DenyVerdict:
 		return "denied " + subject + ": " + d.Reason()
 	case d.Verdict == RewriteDoc:
-		return fmt.Sprintf("rewrote %s: %d change(s)", subject, len(d.Patch))
+		return "rewrote " + subject + ": " + strconv.Itoa(len(d.Patch)) + " change(s)"
 	case d.Mode == AuditMode && len(d.Violations) > 0:
-		return fmt.Sprintf("allowed %s in audit mode with %d violation(s)", subject, len(d.Violations))
+		return "allowed " + subject + " in audit mode with " + strconv.Itoa(len(d.Violations)) + " violation(s)"
 	}
 	return "allowed " + subject
 }
