@@ -36,7 +36,8 @@ const (
 // left out so that a query such as GUARD_DECISION=deny matches only records
 // that have one.
 func journalFields(r Record) map[string]string {
-	fields := map[string]string{fieldIdentifier: Identifier}
+	fields := make(map[string]string, 12+len(r.Context)) // grown once, not step by step
+	fields[fieldIdentifier] = Identifier
 	// Context first, so that it can never overwrite a field of the decision.
 	for key, value := range r.Context {
 		name, ok := contextFieldName(key)
@@ -44,22 +45,24 @@ func journalFields(r Record) map[string]string {
 			fields[name] = value
 		}
 	}
-	for name, value := range map[string]string{
-		fieldDecision:      r.Decision,
-		fieldMode:          r.Mode,
-		fieldPolicy:        r.Policy,
-		fieldOperation:     r.Operation,
-		fieldContainerID:   r.ContainerID,
-		fieldBundle:        r.Bundle,
-		fieldViolations:    compactJSON(r.Violations),
-		fieldPatch:         compactJSON(r.Patch),
-		fieldRuntime:       r.Runtime,
-		fieldRuntimeSHA256: r.RuntimeSHA256,
+	// An array, not a map literal: a record is written on every call, and
+	// a map of ten would be built only to be read once.
+	for _, f := range [...]struct{ name, value string }{
+		{fieldDecision, r.Decision},
+		{fieldMode, r.Mode},
+		{fieldPolicy, r.Policy},
+		{fieldOperation, r.Operation},
+		{fieldContainerID, r.ContainerID},
+		{fieldBundle, r.Bundle},
+		{fieldViolations, compactJSON(r.Violations)},
+		{fieldPatch, compactJSON(r.Patch)},
+		{fieldRuntime, r.Runtime},
+		{fieldRuntimeSHA256, r.RuntimeSHA256},
 	} {
-		if value != "" {
-			fields[name] = value
+		if f.value != "" {
+			fields[f.name] = f.value
 		} else {
-			delete(fields, name)
+			delete(fields, f.name)
 		}
 	}
 	return fields
