@@ -779,8 +779,9 @@ func BenchmarkHostMountControls(b *testing.B) {
 	}
 }
 
-// Host-path rules are compiled on every runtime call, from the cache too:
-// a rule costs its pattern, its array of tokens and its list of
+// Host-path rules are compiled whenever a policy is loaded from its files,
+// and from the cache as mounts need them: a rule costs its pattern, its
+// array of tokens and its list of
 // components, whatever the number of components (before, a slice per
 // component and the split path besides: 288 allocations for restricted).
 func TestHostPathRulesCompileAllocations(t *testing.T) {
