@@ -275,5 +275,8 @@ awk -F'\t' -v rounds="$ROUNDS" -v size="$RUNC_SIZE" -v policy="$POLICY" '
 			if ("create/guard-create/full" in median)
 				printf "lean build against the full build alone: create %s, state %s\n", diff("create/guard", "create/full"), diff("state/guard", "state/full")
 			printf "guard-runtime on create+start+delete: +%.3f ms over the bare wrapper, +%.3f ms over direct exec = %.1f%% of a runc run cycle\n", over_wrapper, over_direct, 100 * over_direct / run
+			# The VMs drift, and the cost of guard-runtime moves with that of
+			# the wrapper: this share tells a slow run from a costlier build.
+			printf "create over the wrapper as a share of the wrapper'"'"'s own create: %.2f\n", median["create/guard-create/wrapper"] / median["create/wrapper"]
 		}
 	}' "$T/results"
