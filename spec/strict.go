@@ -75,11 +75,13 @@ func decodeReflective[T any](data []byte) (*T, *Tree, error) {
 // func(*Stream, *T) bool that fills the zero value v from a document's
 // tokens and reports whether it could (see hack/gendecode). decode_gen.go
 // registers them; without it every document takes the reflective path.
-// A few entries in an array, not a map, which the package's
-// initialisation would allocate in every runtime call.
+// A slice of a static array, not a map, which the package's
+// initialisation would allocate in every runtime call (a fourth decoder
+// would make append allocate, which a test of the lean build's start-up
+// refuses).
 var (
-	fastDecoders     [4]fastDecoder
-	fastDecoderCount int
+	fastDecoderArray [3]fastDecoder
+	fastDecoders     = fastDecoderArray[:0]
 )
 
 type fastDecoder struct {
@@ -88,16 +90,12 @@ type fastDecoder struct {
 }
 
 func registerFastDecoder[T any](decode func(*Stream, *T) bool) {
-	if fastDecoderCount == len(fastDecoders) {
-		panic("spec: more generated decoders than fastDecoders holds")
-	}
-	fastDecoders[fastDecoderCount] = fastDecoder{reflect.TypeFor[T](), decode}
-	fastDecoderCount++
+	fastDecoders = append(fastDecoders, fastDecoder{reflect.TypeFor[T](), decode})
 }
 
 func fastDecoderOf[T any]() (func(*Stream, *T) bool, bool) {
 	typ := reflect.TypeFor[T]()
-	for _, d := range fastDecoders[:fastDecoderCount] {
+	for _, d := range fastDecoders {
 		if d.typ == typ {
 			decode, ok := d.decode.(func(*Stream, *T) bool)
 			return decode, ok
