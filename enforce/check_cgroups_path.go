@@ -92,8 +92,8 @@ func (c *CgroupsPath) Check(in *Input, r *Report) {
 	}
 	systemd := in.Call.SystemdCgroup
 	p := in.Linux().CgroupsPath
-	// Messages are built with strconv, not fmt: an admitted create would
-	// otherwise run fmt's code for the first time in the process for them.
+	// The subject is built with strconv, not fmt: it is built on every
+	// create, and an admitted one needs no formatting.
 	subject := "linux.cgroupsPath " + strconv.Quote(p)
 	if p == "" {
 		// runc names the container's cgroup after its id: a relative path,
