@@ -20,7 +20,7 @@ import (
 // --process, and building the process needs reflective JSON.
 
 func (g *Gate) enforceExecFlags(p *Policy, ctx Context) error {
-	base, bundle, err := containerProcess(g.Inv.RootDir(), ctx.ContainerID)
+	base, bundle, err := containerProcess(g.stateDir(), ctx.ContainerID)
 	if err != nil {
 		return fmt.Errorf("guard-runtime: refusing exec in container %s without --process: %w", ctx.ContainerID, err)
 	}

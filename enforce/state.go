@@ -13,6 +13,8 @@ import (
 
 	"github.com/go-json-experiment/json/jsontext"
 	"golang.org/x/sys/unix"
+
+	"github.com/guard-runtime/guard-runtime/spec"
 )
 
 // The policy a container was created under is remembered, so that its exec
@@ -56,6 +58,39 @@ type policyRecord struct {
 	Dir    string `json:"policyDir"`
 }
 
+// stateDir is the runtime's state directory, where its containers live
+// and guard-runtime keeps their policy records: --root as given, or the
+// default of the configured runtime. A record in another runtime's
+// directory would miss the container it belongs to: a create could not
+// see that its id exists already, and a delete could not move the record
+// into the container's directory.
+func (g *Gate) stateDir() string {
+	if g.Inv.RootGiven() || g.cfg == nil {
+		return g.Inv.RootDir()
+	}
+	return defaultStateDir(g.cfg.Runtime.Path, os.Getenv)
+}
+
+// defaultStateDir is where the runtime at path keeps its containers when it
+// runs as root without --root: runc's /run/runc, and the defaults of the
+// other runtimes engines run by the same command line. runsc, unlike the
+// others, follows XDG_RUNTIME_DIR even for root. An unknown runtime is
+// taken to use runc's; engines pass --root in any case.
+func defaultStateDir(path string, getenv func(string) string) string {
+	switch filepath.Base(path) {
+	case "crun":
+		return "/run/crun"
+	case "youki":
+		return "/run/youki"
+	case "runsc":
+		if dir := getenv("XDG_RUNTIME_DIR"); dir != "" {
+			return filepath.Join(dir, "runsc")
+		}
+		return "/var/run/runsc"
+	}
+	return spec.DefaultRootDir
+}
+
 // validContainerID reports whether runc 1.1.5 accepts id (letters, digits
 // and _ + , - . ; not "." or ".."), and so whether it is safe in a path.
 func validContainerID(id string) error {
@@ -94,7 +129,7 @@ func (g *Gate) rememberPolicy(p *Policy, id string) error {
 	if err := validContainerID(id); err != nil {
 		return fmt.Errorf("guard-runtime: refusing container: %w", err)
 	}
-	root := g.Inv.RootDir()
+	root := g.stateDir()
 	// unix.Lstat and its bare errno: os.Lstat's *PathError costs a fresh
 	// process an interface lookup in errors.Is on every create, where the
 	// answer is nearly always ENOENT.
@@ -143,10 +178,10 @@ func (g *Gate) containerPolicy(id string) (*Policy, error) {
 	if err := validContainerID(id); err != nil {
 		return nil, fmt.Errorf("guard-runtime: %w", err)
 	}
-	rec, err := readPolicyRecord(policyRecordPath(g.Inv.RootDir(), id))
+	rec, err := readPolicyRecord(policyRecordPath(g.stateDir(), id))
 	if errors.Is(err, fs.ErrNotExist) {
 		// A delete that runc refused leaves it in the container's directory.
-		rec, err = readPolicyRecord(movedPolicyRecordPath(g.Inv.RootDir(), id))
+		rec, err = readPolicyRecord(movedPolicyRecordPath(g.stateDir(), id))
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return g.policy("")
@@ -283,7 +318,7 @@ func (g *Gate) forgetPolicy() {
 	if validContainerID(id) != nil {
 		return
 	}
-	root := g.Inv.RootDir()
+	root := g.stateDir()
 	record := policyRecordPath(root, id)
 	err := unix.Rename(record, movedPolicyRecordPath(root, id))
 	if err != unix.ENOENT && err != unix.ENOTDIR {

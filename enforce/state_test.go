@@ -384,3 +384,46 @@ func TestRestoreWithLSMFlagsIsRefusedWhereLabelsAreJudged(t *testing.T) {
 		}
 	})
 }
+
+// Without --root, a runtime keeps its containers in a directory of its
+// own, and the policy records must sit beside them there: in runc's
+// directory, a create of crun could not see that its id exists already.
+func TestPolicyRecordsFollowTheRuntimesStateDir(t *testing.T) {
+	noXDG := func(string) string { return "" }
+	xdg := func(k string) string {
+		if k == "XDG_RUNTIME_DIR" {
+			return "/run/user/0"
+		}
+		return ""
+	}
+	tests := []struct {
+		runtime string
+		getenv  func(string) string
+		want    string
+	}{
+		{"/usr/sbin/runc", xdg, "/run/runc"},
+		{"/usr/bin/crun", xdg, "/run/crun"},
+		{"/usr/local/bin/youki", noXDG, "/run/youki"},
+		{"/usr/local/bin/runsc", noXDG, "/var/run/runsc"},
+		{"/usr/local/bin/runsc", xdg, "/run/user/0/runsc"},
+		{"/opt/other-runtime", noXDG, spec.DefaultRootDir},
+		{"", noXDG, spec.DefaultRootDir},
+	}
+	for _, tt := range tests {
+		if got := defaultStateDir(tt.runtime, tt.getenv); got != tt.want {
+			t.Errorf("defaultStateDir(%q) = %q, want %q", tt.runtime, got, tt.want)
+		}
+	}
+
+	g := testGate(t, "exec", "--process", "/p.json", "c1")
+	g.cfg.Runtime.Path = "/usr/bin/crun"
+	if got := g.stateDir(); got != "/run/crun" {
+		t.Errorf("crun without --root: records in %q, want /run/crun", got)
+	}
+	root := filepath.Join(t.TempDir(), "crun")
+	g = testGate(t, "--root", root, "exec", "--process", "/p.json", "c1")
+	g.cfg.Runtime.Path = "/usr/bin/crun"
+	if got := g.stateDir(); got != root {
+		t.Errorf("crun with --root %s: records in %q", root, got)
+	}
+}

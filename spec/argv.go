@@ -259,6 +259,12 @@ func (inv *Invocation) RootDir() string {
 	return DefaultRootDir
 }
 
+// RootGiven reports whether the global --root was given, even as "": the
+// runtime then keeps its state there, and not in its own default.
+func (inv *Invocation) RootGiven() bool {
+	return inv.rootGiven
+}
+
 // CriuGiven reports whether the global --criu was given, even as "": runc
 // then uses that path, not the criu on its PATH, for checkpoint and
 // restore.

@@ -312,6 +312,15 @@ func TestInvocationAccessors(t *testing.T) {
 	if got := inv.RootDir(); got != dockerRoot {
 		t.Errorf("RootDir() = %q, want %q", got, dockerRoot)
 	}
+	if !inv.RootGiven() {
+		t.Error("RootGiven() = false with --root")
+	}
+	if bare, _ := Parse([]string{"state", "c1"}); bare.RootGiven() {
+		t.Error("RootGiven() = true without --root")
+	}
+	if empty, _ := Parse([]string{"--root=", "state", "c1"}); !empty.RootGiven() {
+		t.Error(`RootGiven() = false with --root=""`)
+	}
 	if !inv.Guarded() {
 		t.Error("create is not Guarded()")
 	}
