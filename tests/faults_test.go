@@ -157,7 +157,7 @@ func TestKilledRewriteLeavesTheOldOrTheNewConfig(t *testing.T) {
 	}
 	bundle := t.TempDir()
 	file := filepath.Join(bundle, "config.json")
-	args := []string{"--guard-config", config, "--guard-policy=restricted", "create", "--bundle", bundle, "killed"}
+	args := []string{"--guard-config", config, "--guard-policy=restricted", "--root", e.root, "create", "--bundle", bundle, "killed"}
 	reset := func() {
 		if err := os.WriteFile(file, original, 0o644); err != nil {
 			t.Fatal(err)
