@@ -18,7 +18,7 @@ if ! command -v go >/dev/null; then
 	exit 1
 fi
 
-packages=(runc busybox-static docker.io containerd podman systemd iproute2 util-linux)
+packages=(runc crun busybox-static docker.io containerd podman systemd iproute2 util-linux)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

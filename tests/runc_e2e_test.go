@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -27,18 +26,18 @@ type runcEnv struct {
 
 func newRuncEnv(t *testing.T) *runcEnv {
 	t.Helper()
+	return newRuntimeEnv(t, "runc", "apt-get install -y runc")
+}
+
+// newRuntimeEnv is guard-runtime in front of the runtime named name, found
+// on PATH and pinned to its digest, under the restricted policy.
+func newRuntimeEnv(t *testing.T, name, install string) *runcEnv {
+	t.Helper()
 	harness.RequireRoot(t)
-	runc := requireBinary(t, "runc", "apt-get install -y runc")
-	dir := t.TempDir()
-	env := &runcEnv{guard: harness.GuardBinary(t), runc: runc, root: filepath.Join(dir, "state")}
-	env.config = filepath.Join(dir, "config.yaml")
-	policies, _ := filepath.Abs("../policy.d")
-	cfg := fmt.Sprintf("runtime:\n  path: %s\n  sha256: %s\n  cacheDir: %s\npolicy:\n  dir: %s\n  default: restricted\naudit:\n  file: %s\n",
-		runc, fileDigest(t, runc), filepath.Join(dir, "cache"), policies, filepath.Join(dir, "audit.log"))
-	if err := os.WriteFile(env.config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return env
+	runtime := requireBinary(t, name, install)
+	e := &runcEnv{guard: harness.GuardBinary(t), runc: runtime, root: filepath.Join(t.TempDir(), "state")}
+	e.config = writeGuardSettings(t, e.baseSettings(t))
+	return e
 }
 
 // bundle writes a bundle whose config is runc's example spec, changed by
