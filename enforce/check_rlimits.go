@@ -24,7 +24,9 @@ import (
 // process take real-time scheduling (SCHED_FIFO, SCHED_RR), with which it
 // starves the host's CPUs past its cgroup's CPU quota where the kernel has
 // no real-time group scheduling (cgroup v1 without CONFIG_RT_GROUP_SCHED);
-// RLIMIT_NICE lets it put itself ahead of the host's processes; NOFILE,
+// RLIMIT_NICE above 20 lets it put itself ahead of the host's processes
+// (the nice value it may take is 20 minus the limit; 20 is the default's
+// nice 0, and with less a process only cannot undo a nice it took); NOFILE,
 // MEMLOCK, MSGQUEUE and SIGPENDING let it hold more kernel memory. A
 // document without rlimits leaves the process the limits of runc, that
 // is, of the engine: there is nothing to judge.
@@ -63,7 +65,7 @@ import (
 //	rlimits:
 //	  max:                      # the highest hard limit per type: a number, or unlimited
 //	    RLIMIT_RTPRIO: 0
-//	    RLIMIT_NICE: 0
+//	    RLIMIT_NICE: 20
 //	    RLIMIT_NOFILE: 1048576
 //	  action: deny              # deny, or rewrite: lower hard and soft to the maximum
 type Rlimits struct {

@@ -26,6 +26,10 @@ func TestRlimitsBaselineFixtures(t *testing.T) {
 		{name: "rtprio hard 1", change: withRlimit("RLIMIT_RTPRIO", 0, 1), verdict: DenyVerdict, field: "/process/rlimits/1/hard"},
 		{name: "rtprio 0", change: withRlimit("RLIMIT_RTPRIO", 0, 0), verdict: Allow},
 		{name: "nice 40", change: withRlimit("RLIMIT_NICE", 40, 40), verdict: DenyVerdict, field: "/process/rlimits/1/hard"},
+		{name: "nice hard 21", change: withRlimit("RLIMIT_NICE", 0, 21), verdict: DenyVerdict, field: "/process/rlimits/1/hard"},
+		// 20: back to nice 0 after lowering its priority, and no further.
+		{name: "nice 20", change: withRlimit("RLIMIT_NICE", 20, 20), verdict: Allow},
+		{name: "nice 10", change: withRlimit("RLIMIT_NICE", 10, 10), verdict: Allow},
 		{name: "nice unlimited", change: withRlimit("RLIMIT_NICE", rlimInfinity, rlimInfinity), verdict: DenyVerdict, field: "/process/rlimits/1/hard"},
 		// baseline does not limit open files.
 		{name: "nofile unlimited", change: func(s *specs.Spec) { s.Process.Rlimits[0].Soft, s.Process.Rlimits[0].Hard = rlimInfinity, rlimInfinity }, verdict: Allow},
@@ -77,7 +81,7 @@ func TestRlimitsMessages(t *testing.T) {
 	}{
 		{withRlimit("RLIMIT_RTPRIO", 99, 99), "/process/rlimits/1/hard",
 			"RLIMIT_RTPRIO hard limit 99 is above the maximum 0 of policy baseline, and runc sets it with the host's privileges: leave out --ulimit rtprio or give it a hard limit of at most 0"},
-		{withRlimit("RLIMIT_NICE", rlimInfinity, rlimInfinity), "/process/rlimits/1/hard", "RLIMIT_NICE hard limit unlimited is above the maximum 0"},
+		{withRlimit("RLIMIT_NICE", rlimInfinity, rlimInfinity), "/process/rlimits/1/hard", "RLIMIT_NICE hard limit unlimited is above the maximum 20"},
 		{withRlimit("RLIMIT_NOFILES", 1, 1), "/process/rlimits/1/type", `rlimit type "RLIMIT_NOFILES" is not one runc sets`},
 		{withRlimit("RLIMIT_NOFILE", 4096, 1024), "/process/rlimits/1/soft", "RLIMIT_NOFILE soft limit 4096 is above its hard limit 1024: the kernel refuses that"},
 	} {
@@ -246,7 +250,7 @@ func TestRlimitsPolicySettings(t *testing.T) {
 		t.Errorf("unlimited did not lift baseline's maximum: %s %+v", d.Verdict, d.Violations)
 	}
 	restricted := loadShipped(t, "restricted").Controls.Rlimits
-	if want := (Rlimits{Max: map[string]RlimitValue{"RLIMIT_RTPRIO": 0, "RLIMIT_NICE": 0, "RLIMIT_NOFILE": 1048576}, Action: Deny}); !reflect.DeepEqual(*restricted, want) {
+	if want := (Rlimits{Max: map[string]RlimitValue{"RLIMIT_RTPRIO": 0, "RLIMIT_NICE": 20, "RLIMIT_NOFILE": 1048576}, Action: Deny}); !reflect.DeepEqual(*restricted, want) {
 		t.Errorf("restricted's rlimits %+v, want baseline's and its own %+v", *restricted, want)
 	}
 

@@ -345,7 +345,7 @@ func (d *guardedDocker) testEscapesAreDenied(t *testing.T) {
 func (d *guardedDocker) testRaisedRlimitsAreDenied(t *testing.T) {
 	for _, c := range []struct{ policy, ulimit, reason string }{
 		{"baseline", "rtprio=99", "RLIMIT_RTPRIO hard limit 99 is above the maximum 0 of policy baseline"},
-		{"baseline", "nice=40", "RLIMIT_NICE hard limit 40 is above the maximum 0 of policy baseline"},
+		{"baseline", "nice=40", "RLIMIT_NICE hard limit 40 is above the maximum 20 of policy baseline"},
 		{"restricted", "nofile=2000000:2000000", "RLIMIT_NOFILE hard limit 2000000 is above the maximum 1048576 of policy restricted"},
 	} {
 		t.Run(c.policy+"/"+c.ulimit, func(t *testing.T) {
