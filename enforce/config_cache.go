@@ -26,21 +26,17 @@ import (
 // 0700). A config that turns caching off (runtime.cacheDir: "") is read
 // every time.
 
-const (
-	configCacheMagic = "guard-runtime-config-v1"
-	// maxConfigEntry bounds an entry: a config mapping many Kubernetes
-	// namespaces to policies is larger than a verification entry.
-	maxConfigEntry = 1 << 16
-)
+// maxConfigEntry bounds an entry: a config mapping many Kubernetes
+// namespaces to policies is larger than a verification entry.
+const maxConfigEntry = 1 << 16
 
 // configCacheDir is where config entries live; tests move it.
 var configCacheDir = DefaultCacheDir
 
 type configEntry struct {
-	Magic    string  `json:"magic"`
-	Path     string  `json:"path"`
-	Identity string  `json:"identity"`
-	Config   *Config `json:"config"`
+	Path     string
+	Identity string
+	Config   *Config
 }
 
 // loadConfigCached is loadConfigFile through the config cache. Any
@@ -109,7 +105,7 @@ func lookupConfig(path string, id fileIdentity) *Config {
 		return nil
 	}
 	e, ok := decodeConfigEntry(data)
-	if !ok || e.Magic != configEntryMagic() || e.Path != path || e.Identity != string(id.appendKey(nil)) || e.Config == nil {
+	if !ok || e.Path != path || e.Identity != string(id.appendKey(nil)) || e.Config == nil {
 		return nil
 	}
 	return e.Config
@@ -121,8 +117,8 @@ func storeConfig(path string, id fileIdentity, cfg *Config) {
 		return
 	}
 	defer cache.close()
-	data, err := encodeCacheEntry(&configEntry{Magic: configEntryMagic(), Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
-	if err != nil || len(data) > maxConfigEntry {
+	data := encodeConfigEntry(&configEntry{Path: path, Identity: string(id.appendKey(nil)), Config: cfg})
+	if data == nil || len(data) > maxConfigEntry {
 		return
 	}
 	name := configEntryName(path)
@@ -159,7 +155,7 @@ func (c *verifyCache) pruneConfigEntries(keep string) {
 			continue
 		}
 		e, ok := decodeConfigEntry(data)
-		if !ok || e.Magic != configEntryMagic() || !filepath.IsAbs(e.Path) || configEntryName(e.Path) != name {
+		if !ok || !filepath.IsAbs(e.Path) || configEntryName(e.Path) != name {
 			continue // not an entry this version wrote: left alone
 		}
 		var st unix.Stat_t
@@ -169,7 +165,7 @@ func (c *verifyCache) pruneConfigEntries(keep string) {
 	}
 }
 
-// decodeConfigEntry reads a config entry, through its generated decoder.
+// decodeConfigEntry reads a config cache entry.
 func decodeConfigEntry(data []byte) (*configEntry, bool) {
-	return decodeCacheEntry(data, generatedConfigEntryDecoder)
+	return decodeEntry(configEntryKind, data, binDecodeConfigEntry)
 }

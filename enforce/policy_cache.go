@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/guard-runtime/guard-runtime/spec"
 )
 
 // The policy cache keeps a policy as it was loaded and checked, so that a
@@ -21,24 +19,21 @@ import (
 // written atomically, and are trusted on the same terms as its other
 // entries. `policy check` and `policy lint` always read the YAML.
 
-const (
-	policyCacheMagic = "guard-runtime-policy-v1"
-	maxPolicyEntry   = 1 << 20
-)
+// maxPolicyEntry bounds an entry; the shipped policies' are under 5 KB.
+const maxPolicyEntry = 1 << 18
 
 type policyEntry struct {
-	Magic string         `json:"magic"`
-	Dir   string         `json:"dir"`
-	Name  string         `json:"name"`
-	Files []policySource `json:"files"`
+	Dir   string
+	Name  string
+	Files []policySource
 	// Policy is the policy as loaded, with its extends chain merged in.
-	Policy *Policy `json:"policy"`
+	Policy *Policy
 }
 
 // policySource is one file an entry was built from.
 type policySource struct {
-	Path     string `json:"path"`
-	Identity string `json:"identity"`
+	Path     string
+	Identity string
 }
 
 // loadPolicyCached is LoadPolicy through the cache in cacheDir. Any
@@ -63,7 +58,7 @@ func loadPolicyCached(dir, name, cacheDir string) (*Policy, error) {
 	// told apart from the next one.
 	after, okAfter := policySources(dir, name)
 	if ok && okAfter && sameSources(before, after) && sourcesSettled(before, cacheNow()) {
-		cache.storePolicy(entryName, &policyEntry{Magic: policyEntryMagic(), Dir: dir, Name: name, Files: before, Policy: p})
+		cache.storePolicy(entryName, &policyEntry{Dir: dir, Name: name, Files: before, Policy: p})
 	}
 	return p, nil
 }
@@ -78,7 +73,7 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 		return nil
 	}
 	e, ok := decodePolicyEntry(data)
-	if !ok || e.Magic != policyEntryMagic() || e.Dir != dir || e.Name != name || e.Policy == nil {
+	if !ok || e.Dir != dir || e.Name != name || e.Policy == nil {
 		return nil
 	}
 	for _, f := range e.Files {
@@ -94,74 +89,14 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 	return e.Policy
 }
 
-//go:generate go test -run ^TestGeneratedPolicyDecoderIsCurrent$ . -regenerate
-
-// The generated decoders of cache entries (policy_decode_gen.go, see
-// hack/gendecode) fill a zero entry from its tokens without reflection, or
-// report that they cannot; nil until generated.
-var (
-	generatedPolicyEntryDecoder func(s *spec.Stream, e *policyEntry) bool
-	generatedConfigEntryDecoder func(s *spec.Stream, e *configEntry) bool
-)
-
-// entrySchema is the digest of the generated decoders, and so of the
-// entries' types: part of every entry's magic, so that an entry written by
-// a version whose types differ is not read as this version's (a setting it
-// lacks would read as off). "" until generated.
-var entrySchema string
-
-func registerEntrySchema(schema string) { entrySchema = schema }
-
-// policyEntryMagic and configEntryMagic begin the entries this version
-// writes and reads.
-func policyEntryMagic() string { return policyCacheMagic + "+" + entrySchema }
-
-func configEntryMagic() string { return configCacheMagic + "+" + entrySchema }
-
-// registerGeneratedDecoder is how the generated file makes its decoders known.
-func registerGeneratedDecoder(decoder any) {
-	switch decoder := decoder.(type) {
-	case func(*spec.Stream, *policyEntry) bool:
-		generatedPolicyEntryDecoder = decoder
-	case func(*spec.Stream, *configEntry) bool:
-		generatedConfigEntryDecoder = decoder
-	}
-}
-
-// decodePolicyEntry reads a cache entry. json.Unmarshal would build its
-// decoders for the whole Policy type by reflection first, in every
-// runtime call; the generated decoder reads the same value from the
-// entry's tokens, and leaves anything unusual to json.Unmarshal.
+// decodePolicyEntry reads a policy cache entry.
 func decodePolicyEntry(data []byte) (*policyEntry, bool) {
-	return decodeCacheEntry(data, generatedPolicyEntryDecoder)
-}
-
-// encodeCacheEntry writes an entry as JSON, leaving out the members whose
-// value is the zero value, which reading leaves as it is: a tenth of a
-// policy entry's text is members such as "Type":"" and "Major":null, and
-// every runtime call reads the entry.
-func encodeCacheEntry(e any) ([]byte, error) {
-	return marshalCacheEntry(e)
-}
-
-// decodeCacheEntry reads an entry of type T with generated when it can,
-// with json.Unmarshal otherwise.
-func decodeCacheEntry[T any](data []byte, generated func(*spec.Stream, *T) bool) (*T, bool) {
-	if generated != nil {
-		if e, ok := spec.DecodeWith(data, generated); ok {
-			return e, true
-		}
-	}
-	e := new(T)
-	if err := unmarshalCacheEntry(data, e); err != nil {
-		return nil, false
-	}
-	return e, true
+	return decodeEntry(policyEntryKind, data, binDecodePolicyEntry)
 }
 
 func (c *verifyCache) storePolicy(entryName string, e *policyEntry) {
-	data, err := encodeCacheEntry(e)
-	if err != nil || len(data) > maxPolicyEntry {
+	data := encodePolicyEntry(e)
+	if data == nil || len(data) > maxPolicyEntry {
 		return
 	}
 	c.writeFile(entryName, data) // a failed write only costs the next call a parse

@@ -17,6 +17,9 @@
 // type or tag option it does not know. Its caller then takes the
 // reflective path, which gives that path's value or error. Where it
 // returns true, the value is what json.Unmarshal would have given.
+//
+// It also writes the binary codec of values a program writes and reads
+// back itself, such as cache entries (GenerateBinary, binary.go).
 package gendecode
 
 import (
@@ -123,6 +126,13 @@ func Check(tb testing.TB, cfg Config, file string, rewrite bool) {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	checkGenerated(tb, src, file, cfg.Regenerate, rewrite)
+}
+
+// checkGenerated fails tb when file is not src; with rewrite it writes
+// file instead.
+func checkGenerated(tb testing.TB, src []byte, file, regenerate string, rewrite bool) {
+	tb.Helper()
 	if rewrite {
 		if err := os.WriteFile(file, src, 0o644); err != nil {
 			tb.Fatal(err)
@@ -139,7 +149,7 @@ func Check(tb testing.TB, cfg Config, file string, rewrite bool) {
 	}
 	have, err := os.ReadFile(file)
 	if err != nil || !bytes.Equal(have, want) {
-		tb.Fatalf("%s is missing or stale (%v): regenerate it with `%s`", file, err, cfg.Regenerate)
+		tb.Fatalf("%s is missing or stale (%v): regenerate it with `%s`", file, err, regenerate)
 	}
 }
 
