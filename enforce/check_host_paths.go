@@ -71,10 +71,19 @@ import (
 // type=proc -o device=proc) shows the host's kernel state or files. A
 // device mounted nowhere else (a fresh tmpfs, an NFS export, a disk of
 // its own) shows no other host path and is admitted; a mount point that cannot be
-// examined is denied. Not examined: a source that lies inside such a mount
-// rather than at its root (a volume's subpath), the mounts below a source
-// that rbind carries along, and root.path (Docker's is an overlay mount of
-// its own).
+// examined is denied.
+//
+// A source that lies inside a mount rather than at its root (a file of a
+// bind mount of /etc at /srv/etc, the host's kernel settings under a proc
+// mount at /host/proc) is judged the same way, as the file it is there:
+// one statx for each directory above it, up to the first mount point, and
+// mountinfo only when that is not "/"; a kernel interface filesystem is
+// denied, a directory the host shows nowhere else is judged by its path.
+// The sources engineManaged admits are not looked at this way: they lie
+// where the admin's engine keeps its data, often a filesystem of its own,
+// and every create would read mountinfo. Not examined: the mounts below a
+// source that rbind carries along, and root.path (Docker's is an overlay
+// mount of its own).
 //
 // Rule patterns (engineManaged, allowed) name sources:
 //   - an absolute path, or one that starts with a root placeholder such as
@@ -432,6 +441,69 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 			return
 		}
 	}
+	// fsType is set only for a source that is a mount point itself. One
+	// that is not may lie inside a mount, which shows it elsewhere too; the
+	// engine's own files are where the admin's engine keeps them, and are
+	// not looked at, so that Docker's hosts and resolv.conf on a
+	// /var/lib/docker of its own do not cost every create a read of
+	// mountinfo.
+	if fsType == "" && matchingRule(rules.engineManaged, src, dest, readOnly, values) == nil {
+		c.checkEnclosingMount(in, r, rules, values, i, what, src, dest, readOnly)
+	}
+}
+
+// checkEnclosingMount judges a bind source that lies inside a mount (not
+// at its root) as what that mount shows: the host paths where the same
+// files appear, and the filesystem's type. A file inside a bind mount of
+// the host's /etc is the host's /etc/…, and one inside a proc mount at
+// another path is the host's kernel interface, whatever the path says.
+// A mount whose directory the host shows nowhere else (a disk of its own,
+// a tmpfs, a btrfs subvolume) is judged by its path alone, as before.
+func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) {
+	point, hosts, fsType, err := enclosingMount(selfMountinfo, src.resolved)
+	switch {
+	case err != nil:
+		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may lie in a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
+		return
+	case isKernelInterfaceType(fsType):
+		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the %s filesystem mounted at %s, which shows the host's kernel, processes or files to the container; %s", what, src.describe(), dest, r.Policy(), fsType, point, removeMountHint(in))
+		return
+	}
+	rel := strings.TrimPrefix(src.resolved, point)
+	for _, host := range hosts {
+		shown := path.Join(host, rel)
+		hostSrc := mountSource{literal: shown, written: shown, resolved: shown}
+		if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, mountAdvice(in)); why != "" {
+			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the mount at %s, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
+			return
+		}
+	}
+}
+
+// enclosingMount finds the mount that p, a path that is no mount point,
+// lies in: the nearest directory above it that is one, looked at with one
+// statx each. For the root filesystem it returns nothing: "/" shows the
+// host's "/". Otherwise it returns the mount point, the host paths where
+// its directory appears besides (mountOf), and its filesystem type.
+func enclosingMount(mountinfo, p string) (point string, hosts []string, fsType string, err error) {
+	for dir := path.Dir(p); dir != "/"; dir = path.Dir(dir) {
+		mounted, sure, err := isMountRoot(dir)
+		if err != nil {
+			return "", nil, "", err
+		}
+		if !mounted {
+			continue
+		}
+		hosts, fsType, _, err := mountOf(mountinfo, dir)
+		if errors.Is(err, errNotMounted) && !sure {
+			continue // a kernel that does not say, and mountinfo has none
+		}
+		if err != nil {
+			return "", nil, "", err
+		}
+		return dir, hosts, fsType, nil
+	}
+	return "", nil, "", nil
 }
 
 // volumeAdvice says what to do about a bind source that is a mount of a

@@ -286,3 +286,65 @@ func BenchmarkMountOfOnAHostWithAThousandMounts(b *testing.B) {
 		}
 	}
 }
+
+// A bind source that lies inside a mount, not at its root, is judged as
+// what the mount shows: the host path where the same file appears, and
+// the mount's filesystem type.
+func TestHostPathsSourceInsideAMount(t *testing.T) {
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret")
+	mustMkdir(t, filepath.Join(secret, "sub"))
+	plain := filepath.Join(host, "plain")
+	mustMkdir(t, filepath.Join(plain, "sub"))
+	policy := fmt.Sprintf("extends: baseline\ncontrols:\n  hostPaths:\n    sensitive:\n      - {path: %s, what: secrets}\n", secret)
+	node := loadFrom(t, policyDir(t, map[string]string{"node": policy}), "node")
+	judge := func(t *testing.T, source string) *Decision {
+		t.Helper()
+		s := compliantSpec()
+		addMount(dockerBind(source, "/x"))(s)
+		return judgeSpec(t, node, s)
+	}
+	mountPoint := func(t *testing.T, name string) string {
+		p := filepath.Join(host, name)
+		mustMkdir(t, p)
+		return p
+	}
+
+	t.Run("inside a bind mount of a sensitive directory", func(t *testing.T) {
+		backup := mountPoint(t, "backup")
+		mustMount(t, secret, backup, "", unix.MS_BIND)
+		d := judge(t, filepath.Join(backup, "sub"))
+		msg := violationAt(d, newMountField).Message
+		if want := "it lies in the mount at " + backup + ", which shows the host's " + filepath.Join(secret, "sub") + " (inside " + secret; !strings.Contains(msg, want) {
+			t.Fatalf("want %q: %q (%+v)", want, msg, d.Violations)
+		}
+	})
+	t.Run("inside a proc mount", func(t *testing.T) {
+		hostProc := mountPoint(t, "hostproc")
+		mustMount(t, "proc", hostProc, "proc", 0)
+		d := judge(t, filepath.Join(hostProc, "sys", "kernel"))
+		if msg := violationAt(d, newMountField).Message; !strings.Contains(msg, "it lies in the proc filesystem mounted at "+hostProc) {
+			t.Fatalf("the host's kernel settings through a proc mount at %s: %q (%+v)", hostProc, msg, d.Violations)
+		}
+	})
+	t.Run("inside a bind mount of a plain directory", func(t *testing.T) {
+		data := mountPoint(t, "data")
+		mustMount(t, plain, data, "", unix.MS_BIND)
+		if d := judge(t, filepath.Join(data, "sub")); d.Verdict != Allow {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+	t.Run("inside a fresh tmpfs", func(t *testing.T) {
+		scratch := mountPoint(t, "scratch")
+		mustMount(t, "tmpfs", scratch, "tmpfs", 0)
+		mustMkdir(t, filepath.Join(scratch, "d"))
+		if d := judge(t, filepath.Join(scratch, "d")); d.Verdict != Allow {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+	t.Run("on the root filesystem", func(t *testing.T) {
+		if d := judge(t, filepath.Join(plain, "sub")); d.Verdict != Allow {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+}

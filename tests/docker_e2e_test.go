@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/sys/unix"
 
 	"github.com/guard-runtime/guard-runtime/tests/harness"
 )
@@ -37,6 +38,7 @@ func TestDocker(t *testing.T) {
 	t.Run("RootIsDeniedWithTheReason", d.testRootIsDenied)
 	t.Run("EscapesAreDenied", d.testEscapesAreDenied)
 	t.Run("RaisedRlimitsAreDenied", d.testRaisedRlimitsAreDenied)
+	t.Run("BindsInsideMountsAreJudgedAsWhatTheyShow", d.testBindsInsideMounts)
 	t.Run("ExecAsRootIsDenied", d.testExecAsRootIsDenied)
 	t.Run("PlainExecRuns", d.testPlainExecRuns)
 	t.Run("UpdateAboveTheMaximumIsDenied", d.testUpdateAboveTheMaximumIsDenied)
@@ -360,6 +362,41 @@ func (d *guardedDocker) testRaisedRlimitsAreDenied(t *testing.T) {
 			if !hasViolation(violationsOf(t, record), "rlimits", "deny") {
 				t.Errorf("the record has no rlimits denial: %s", record["GUARD_VIOLATIONS"])
 			}
+		})
+	}
+}
+
+// testBindsInsideMounts: a host directory mounted at another path shows
+// its files there too, so a bind source inside such a mount is judged as
+// the file it is, whatever its path: a file of the host's /etc through a
+// bind mount of /etc, the host's kernel settings through a proc mount.
+func (d *guardedDocker) testBindsInsideMounts(t *testing.T) {
+	dir := t.TempDir()
+	etc, proc := filepath.Join(dir, "etc-copy"), filepath.Join(dir, "hostproc")
+	for _, m := range []struct{ source, target, fstype string }{{"/etc", etc, ""}, {"proc", proc, "proc"}} {
+		if err := os.Mkdir(m.target, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		flags := uintptr(0)
+		if m.fstype == "" {
+			flags = unix.MS_BIND
+		}
+		if err := unix.Mount(m.source, m.target, m.fstype, flags, ""); err != nil {
+			t.Fatalf("mount %s on %s: %v", m.source, m.target, err)
+		}
+		t.Cleanup(func() { unix.Unmount(m.target, unix.MNT_DETACH) })
+	}
+	for _, c := range []struct{ name, source, reason string }{
+		{"etc", filepath.Join(etc, "hostname"), "it lies in the mount at " + etc + ", which shows the host's /etc/hostname"},
+		{"proc", filepath.Join(proc, "sys", "kernel"), "it lies in the proc filesystem mounted at " + proc},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, _, err := d.run(t, "baseline-inside-"+c.name, []string{"--runtime", "guard-baseline", "-v", c.source + ":/x"}, "true")
+			reason := denialOf(t, err, "", "baseline", "container", id)
+			if !strings.Contains(reason, c.reason) {
+				t.Errorf("the denial of -v %s:/x does not say why (want %q): %s", c.source, c.reason, reason)
+			}
+			expectFields(t, waitForRecord(t, id, "create"), map[string]string{"GUARD_DECISION": "deny", "GUARD_POLICY": "baseline"})
 		})
 	}
 }
