@@ -79,11 +79,13 @@ import (
 // one statx for each directory above it, up to the first mount point, and
 // mountinfo only when that is not "/"; a kernel interface filesystem is
 // denied, a directory the host shows nowhere else is judged by its path.
-// The sources engineManaged admits are not looked at this way: they lie
+// The mounts below a directory bound with rbind (docker run -v, --mount
+// type=bind) come into the container with it, and are judged each as a
+// source that is a mount point, from one read of mountinfo. The sources
+// engineManaged admits are not looked at in these two ways: they lie
 // where the admin's engine keeps its data, often a filesystem of its own,
-// and every create would read mountinfo. Not examined: the mounts below a
-// source that rbind carries along, and root.path (Docker's is an overlay
-// mount of its own).
+// and every create would read mountinfo. Not examined: root.path
+// (Docker's is an overlay mount of its own).
 //
 // Rule patterns (engineManaged, allowed) name sources:
 //   - an absolute path, or one that starts with a root placeholder such as
@@ -447,8 +449,48 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 	// not looked at, so that Docker's hosts and resolv.conf on a
 	// /var/lib/docker of its own do not cost every create a read of
 	// mountinfo.
-	if fsType == "" && matchingRule(rules.engineManaged, src, dest, readOnly, values) == nil {
-		c.checkEnclosingMount(in, r, rules, values, i, what, src, dest, readOnly)
+	if matchingRule(rules.engineManaged, src, dest, readOnly, values) != nil {
+		return
+	}
+	if fsType == "" && !c.checkEnclosingMount(in, r, rules, values, i, what, src, dest, readOnly) {
+		return
+	}
+	if slices.Contains(m.Options, "rbind") {
+		c.checkSubmounts(in, r, rules, values, i, what, src, dest, readOnly)
+	}
+}
+
+// checkSubmounts judges the mounts below an rbind source, which runc
+// carries into the container with it: with a proc filesystem at
+// /srv/hostproc, -v /srv:/x gives the container the host's kernel
+// settings at /x/hostproc, and with the host's /etc bind-mounted at
+// /srv/etc, its /etc. Each is judged as a bind source that is a mount
+// point, at its place under the destination; a directory the host shows
+// nowhere else is admitted, as under a source of its own. Only a directory
+// has mounts below it; mountinfo is read for those.
+func (c *HostPaths) checkSubmounts(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) {
+	if !isDirectory(src.resolved) {
+		return // a file; or a source gone since the statx above, which runc cannot bind either
+	}
+	mounts, err := mountsBelow(selfMountinfo, src.resolved)
+	if err != nil {
+		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: the mounts below it, which rbind carries along, cannot be listed: %v", what, src.describe(), dest, r.Policy(), err)
+		return
+	}
+	for _, sub := range mounts {
+		point := sub.point
+		if isKernelInterfaceType(sub.fsType) {
+			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: rbind carries the %s filesystem mounted at %s below it into the container, which shows the host's kernel, processes or files; bind a directory without it, or with bind-nonrecursive", what, src.describe(), dest, r.Policy(), sub.fsType, point)
+			return
+		}
+		under := path.Join(dest, strings.TrimPrefix(point, src.resolved))
+		for _, host := range sub.hosts {
+			hostSrc := mountSource{literal: host, written: host, resolved: host}
+			if subject, why := c.refusal(in, rules, values, hostSrc, under, readOnly, mountAdvice(in)); why != "" {
+				r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: rbind carries the mount at %s below it into the container, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
+				return
+			}
+		}
 	}
 }
 
@@ -459,15 +501,16 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 // another path is the host's kernel interface, whatever the path says.
 // A mount whose directory the host shows nowhere else (a disk of its own,
 // a tmpfs, a btrfs subvolume) is judged by its path alone, as before.
-func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) {
+// It reports whether the source is admitted.
+func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) bool {
 	point, hosts, fsType, err := enclosingMount(selfMountinfo, src.resolved)
 	switch {
 	case err != nil:
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may lie in a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
-		return
+		return false
 	case isKernelInterfaceType(fsType):
 		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the %s filesystem mounted at %s, which shows the host's kernel, processes or files to the container; %s", what, src.describe(), dest, r.Policy(), fsType, point, removeMountHint(in))
-		return
+		return false
 	}
 	rel := strings.TrimPrefix(src.resolved, point)
 	for _, host := range hosts {
@@ -475,9 +518,10 @@ func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRul
 		hostSrc := mountSource{literal: shown, written: shown, resolved: shown}
 		if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, mountAdvice(in)); why != "" {
 			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the mount at %s, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
-			return
+			return false
 		}
 	}
+	return true
 }
 
 // enclosingMount finds the mount that p, a path that is no mount point,

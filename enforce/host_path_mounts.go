@@ -48,6 +48,49 @@ func isMountRoot(p string) (mounted, sure bool, err error) {
 	return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, true, nil
 }
 
+// submount is a mount below a directory, as mountOf sees it.
+type submount struct {
+	point, fsType string
+	hosts         []string
+}
+
+// mountsBelow lists the mounts whose mount points lie inside the
+// directory p, each once (the topmost, where mounts are stacked), with one
+// read of mountinfo.
+func mountsBelow(mountinfo, p string) ([]submount, error) {
+	data, err := spec.ReadFile(mountinfo, maxMountinfoSize)
+	if err != nil {
+		return nil, err
+	}
+	text := string(data)
+	seen := map[string]bool{}
+	var points []string
+	if err := scanMountinfo(mountinfo, text, func(e mountEntry) {
+		if pathWithin(e.mountPoint, p) && !seen[e.mountPoint] {
+			seen[e.mountPoint] = true
+			points = append(points, e.mountPoint)
+		}
+	}); err != nil {
+		return nil, err
+	}
+	mounts := make([]submount, 0, len(points))
+	for _, point := range points {
+		hosts, fsType, _, err := mountIn(mountinfo, text, point)
+		if err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, submount{point: point, fsType: fsType, hosts: hosts})
+	}
+	return mounts, nil
+}
+
+// isDirectory reports whether p is a directory, following symlinks as
+// a bind mount does.
+func isDirectory(p string) bool {
+	var st unix.Stat_t
+	return unix.Stat(p, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+}
+
 // errNotMounted says that mountinfo lists no mount at a path.
 var errNotMounted = errors.New("no mount there in mountinfo")
 
@@ -67,10 +110,15 @@ func mountOf(mountinfo, p string) (hosts []string, fsType string, hidden bool, e
 	if err != nil {
 		return nil, "", false, err
 	}
+	return mountIn(mountinfo, string(data), p)
+}
+
+// mountIn is mountOf on text, the content of the mountinfo file named
+// mountinfo.
+func mountIn(mountinfo, text, p string) (hosts []string, fsType string, hidden bool, err error) {
 	// Two passes over the text, no list of entries: a host with many
 	// containers has thousands of mounts, and this runs on every create
 	// with a bind source that is a mount point.
-	text := string(data)
 	var top mountEntry
 	found := false
 	if err := scanMountinfo(mountinfo, text, func(e mountEntry) {

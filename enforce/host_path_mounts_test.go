@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // A mountinfo with escaped names, optional fields and two mounts at one
@@ -344,6 +346,64 @@ func TestHostPathsSourceInsideAMount(t *testing.T) {
 	})
 	t.Run("on the root filesystem", func(t *testing.T) {
 		if d := judge(t, filepath.Join(plain, "sub")); d.Verdict != Allow {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+}
+
+// rbind carries the mounts below a source into the container: each is
+// judged as a bind source that is a mount point.
+func TestHostPathsMountsBelowAnRbindSource(t *testing.T) {
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret")
+	mustMkdir(t, secret)
+	policy := fmt.Sprintf("extends: baseline\ncontrols:\n  hostPaths:\n    sensitive:\n      - {path: %s, what: secrets}\n", secret)
+	node := loadFrom(t, policyDir(t, map[string]string{"node": policy}), "node")
+	judge := func(t *testing.T, m specs.Mount) *Decision {
+		t.Helper()
+		s := compliantSpec()
+		addMount(m)(s)
+		return judgeSpec(t, node, s)
+	}
+	// srv returns a fresh directory to bind, with below/ in it.
+	srv := func(t *testing.T, name string) (dir, below string) {
+		dir = filepath.Join(host, name)
+		below = filepath.Join(dir, "below")
+		mustMkdir(t, below)
+		return dir, below
+	}
+
+	t.Run("a proc filesystem below", func(t *testing.T) {
+		dir, below := srv(t, "with-proc")
+		mustMount(t, "proc", below, "proc", 0)
+		msg := violationAt(judge(t, dockerBind(dir, "/x")), newMountField).Message
+		if want := "rbind carries the proc filesystem mounted at " + below; !strings.Contains(msg, want) {
+			t.Fatalf("want %q: %q", want, msg)
+		}
+		// Without rbind the mount below stays behind.
+		plain := specs.Mount{Destination: "/x", Type: "bind", Source: dir, Options: []string{"bind", "rprivate"}}
+		if d := judge(t, plain); d.Verdict != Allow {
+			t.Fatalf("a non-recursive bind: %+v", d.Violations)
+		}
+	})
+	t.Run("a bind mount of a sensitive directory below", func(t *testing.T) {
+		dir, below := srv(t, "with-secret")
+		mustMount(t, secret, below, "", unix.MS_BIND)
+		msg := violationAt(judge(t, dockerBind(dir, "/x")), newMountField).Message
+		if want := "rbind carries the mount at " + below + " below it into the container, which shows the host's " + secret; !strings.Contains(msg, want) {
+			t.Fatalf("want %q: %q", want, msg)
+		}
+	})
+	t.Run("a fresh tmpfs below", func(t *testing.T) {
+		dir, below := srv(t, "with-tmpfs")
+		mustMount(t, "tmpfs", below, "tmpfs", 0)
+		if d := judge(t, dockerBind(dir, "/x")); d.Verdict != Allow {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+	t.Run("nothing below", func(t *testing.T) {
+		dir, _ := srv(t, "plain")
+		if d := judge(t, dockerBind(dir, "/x")); d.Verdict != Allow {
 			t.Fatalf("%+v", d.Violations)
 		}
 	})

@@ -369,7 +369,8 @@ func (d *guardedDocker) testRaisedRlimitsAreDenied(t *testing.T) {
 // testBindsInsideMounts: a host directory mounted at another path shows
 // its files there too, so a bind source inside such a mount is judged as
 // the file it is, whatever its path: a file of the host's /etc through a
-// bind mount of /etc, the host's kernel settings through a proc mount.
+// bind mount of /etc, the host's kernel settings through a proc mount;
+// and a source with such mounts below it brings them along.
 func (d *guardedDocker) testBindsInsideMounts(t *testing.T) {
 	dir := t.TempDir()
 	etc, proc := filepath.Join(dir, "etc-copy"), filepath.Join(dir, "hostproc")
@@ -389,6 +390,8 @@ func (d *guardedDocker) testBindsInsideMounts(t *testing.T) {
 	for _, c := range []struct{ name, source, reason string }{
 		{"etc", filepath.Join(etc, "hostname"), "it lies in the mount at " + etc + ", which shows the host's /etc/hostname"},
 		{"proc", filepath.Join(proc, "sys", "kernel"), "it lies in the proc filesystem mounted at " + proc},
+		// -v binds with rbind: the mounts below the source come along.
+		{"below", dir, "rbind carries the mount at " + etc + " below it into the container, which shows the host's /etc"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			id, _, err := d.run(t, "baseline-inside-"+c.name, []string{"--runtime", "guard-baseline", "-v", c.source + ":/x"}, "true")
