@@ -16,7 +16,8 @@ import (
 
 // HostPaths keeps sensitive host paths out of containers.
 //
-// Fields: mounts[].source, with mounts[].options, .destination and .type;
+// Fields: mounts[].source, with mounts[].options, .destination and .type,
+// and the lowerdir, upperdir and workdir options of an overlay mount;
 // root.path, with root.readonly (config.json); the annotations
 // io.kubernetes.cri.sandbox-id, io.kubernetes.cri.sandbox-uid and
 // io.kubernetes.cri.container-name.
@@ -353,8 +354,73 @@ func (c *HostPaths) Check(in *Input, r *Report) {
 	values := placeholderValues(in)
 	c.checkRoot(in, r, rules, values)
 	for i, m := range in.Spec.Mounts {
+		if m.Type == "overlay" && !isBindMount(m.Options) {
+			c.checkOverlay(in, r, rules, values, i, m)
+			continue
+		}
 		c.checkMount(in, r, rules, values, i, m)
 	}
+}
+
+// checkOverlay judges the host directories an overlay mount is made of
+// (Podman's -v SRC:DST:O): its source is only a name, but each lowerdir
+// shows the host directory's files in the container, read-only, and
+// upperdir and workdir are written through. Each is judged as a
+// non-recursive bind source at the mount's destination (overlayfs shows
+// no mounts below a lower directory), lowerdirs as read-only. A relative
+// directory, or an option list that cannot be split as the kernel splits
+// it, is denied: it names no one host directory.
+func (c *HostPaths) checkOverlay(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, m specs.Mount) {
+	for _, o := range overlayOptions(m.Options) {
+		key, value, ok := strings.Cut(o, "=")
+		if !ok {
+			continue
+		}
+		var dirs []string
+		readOnly := false
+		switch key {
+		case "lowerdir", "lowerdir+", "datadir+":
+			dirs, readOnly = overlayDirs(value), true
+		case "upperdir", "workdir":
+			dirs = []string{value}
+		default:
+			continue
+		}
+		for _, dir := range dirs {
+			if !filepath.IsAbs(dir) || strings.Contains(dir, `\`) {
+				r.Deny(mountField(i, "options"), "overlay mount at %s: %s=%s cannot be judged, and policy %s does not admit what it cannot check: give absolute host directories without escapes", m.Destination, key, value, r.Policy())
+				return
+			}
+			options := []string{"bind"}
+			if readOnly {
+				options = append(options, "ro")
+			}
+			denials := len(r.violations)
+			dirMount := specs.Mount{Type: "bind", Source: dir, Destination: m.Destination, Options: options}
+			c.checkSource(in, r, rules, values, i, "overlay mount ("+key+")", dirMount, true)
+			if len(r.violations) > denials {
+				return
+			}
+		}
+	}
+}
+
+// overlayOptions splits options as the kernel reads them: runc passes
+// the options it does not know as flags to mount(2) joined by commas, and
+// the kernel splits them there again, so "lowerdir=/a,upperdir=/b" in one
+// option is two. (A backslash, which would escape a comma, is refused
+// where a directory is read.)
+func overlayOptions(options []string) []string {
+	var out []string
+	for _, o := range options {
+		out = append(out, strings.Split(o, ",")...)
+	}
+	return out
+}
+
+// overlayDirs splits a lowerdir list at its colons, as the kernel does.
+func overlayDirs(list string) []string {
+	return strings.Split(list, ":")
 }
 
 // rootField is the JSON pointer of root.path.
@@ -410,6 +476,11 @@ func (c *HostPaths) checkMount(in *Input, r *Report, rules *hostPathRules, value
 	if !bind {
 		what = m.Type + " mount"
 	}
+	c.checkSource(in, r, rules, values, i, what, m, bind)
+}
+
+// checkSource judges the host path m.Source of a mount, described as what.
+func (c *HostPaths) checkSource(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, m specs.Mount, bind bool) {
 	src, err := resolveMountSource(in.Bundle, m.Source, bind)
 	if err != nil {
 		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: %v", what, m.Source, m.Destination, r.Policy(), err)

@@ -992,3 +992,89 @@ func TestCachedHostPathRuleThatDoesNotCompileAdmitsNothing(t *testing.T) {
 		t.Errorf("a rule that does not compile admitted %s", src.literal)
 	}
 }
+
+// An overlay mount's directories are host paths: each lowerdir shows a
+// host directory in the container, and upperdir and workdir are written
+// through (Podman's -v SRC:DST:O). A policy that allows the overlay type
+// still judges them.
+func TestHostPathsOverlayDirectories(t *testing.T) {
+	host := t.TempDir()
+	for _, d := range []string{"lower", "upper", "work"} {
+		mustMkdir(t, filepath.Join(host, d))
+	}
+	lower, upper, work := filepath.Join(host, "lower"), filepath.Join(host, "upper"), filepath.Join(host, "work")
+	types := "    allowed: [proc, sysfs, cgroup, cgroup2, tmpfs, devpts, mqueue, overlay]\n"
+	dir := policyDir(t, map[string]string{
+		"with-overlay":        "extends: baseline\ncontrols:\n  mountTypes:\n" + types,
+		"strict-with-overlay": "extends: restricted\ncontrols:\n  mountTypes:\n" + types,
+	})
+	node, strict := loadFrom(t, dir, "with-overlay"), loadFrom(t, dir, "strict-with-overlay")
+	overlay := func(options ...string) specs.Mount {
+		return specs.Mount{Destination: "/x", Type: "overlay", Source: "overlay", Options: options}
+	}
+	judge := func(t *testing.T, p *Policy, m specs.Mount) *Decision {
+		t.Helper()
+		s := compliantSpec()
+		addMount(m)(s)
+		return judgeSpec(t, p, s)
+	}
+	dirs := []string{"upperdir=" + upper, "workdir=" + work}
+	field := fmt.Sprintf("/mounts/%d/", len(compliantSpec().Mounts))
+
+	if d := judge(t, node, overlay(append([]string{"lowerdir=" + lower}, dirs...)...)); d.Verdict != Allow {
+		t.Fatalf("plain directories under baseline with overlay: %+v", d.Violations)
+	}
+	for name, c := range map[string]struct {
+		p       *Policy
+		options []string
+		want    string
+	}{
+		"a sensitive lowerdir":            {node, append([]string{"lowerdir=" + lower + ":/etc"}, dirs...), "overlay mount (lowerdir) of /etc (the host's configuration) at /x is not allowed"},
+		"a sensitive upperdir":            {node, []string{"lowerdir=" + lower, "upperdir=/usr", "workdir=" + work}, "overlay mount (upperdir) of /usr"},
+		"an upperdir hidden in an option": {node, []string{"lowerdir=" + lower + ",upperdir=/usr", "workdir=" + work}, "overlay mount (upperdir) of /usr"},
+		"a relative lowerdir":             {node, append([]string{"lowerdir=lower"}, dirs...), "lowerdir=lower cannot be judged"},
+		"an escaped lowerdir":             {node, append([]string{`lowerdir=` + lower + `\:/etc`}, dirs...), "cannot be judged"},
+		"unlisted under restricted":       {strict, append([]string{"lowerdir=" + lower}, dirs...), "only the engine's own mounts and the hostPaths.allowed list may use host paths"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := judge(t, c.p, overlay(c.options...))
+			var hostPaths []Violation
+			for _, v := range d.Violations {
+				if v.Control == "hostPaths" && strings.HasPrefix(v.Field, field) {
+					hostPaths = append(hostPaths, v)
+				}
+			}
+			if d.Verdict != DenyVerdict || len(hostPaths) != 1 || !strings.Contains(hostPaths[0].Message, c.want) {
+				t.Fatalf("want one hostPaths denial saying %q: %+v", c.want, d.Violations)
+			}
+		})
+	}
+	// Podman's own upper and work directories, as Podman 4.3 writes an
+	// overlay volume (-v SRC:DST:O), are the container's: restricted with
+	// overlay admits the volume once SRC is allowed, and not another
+	// container's directories.
+	const id = "fixture" // judgeSpec's container id
+	userdata := "/var/lib/containers/storage/overlay-containers/" + id + "/userdata/overlay/2956058532/"
+	podmanOverlay := overlay("lowerdir="+lower, "upperdir="+userdata+"upper", "workdir="+userdata+"work", "private")
+	allowed := loadFrom(t, policyDir(t, map[string]string{
+		"strict-with-overlay": "extends: restricted\ncontrols:\n  mountTypes:\n" + types,
+		"allowing":            "extends: strict-with-overlay\ncontrols:\n  hostPaths:\n    allowed:\n      - {source: " + lower + ", readOnly: true}\n",
+	}), "allowing")
+	if d := judge(t, allowed, podmanOverlay); d.Verdict != Allow {
+		t.Errorf("Podman's overlay volume of an allowed directory: %+v", d.Violations)
+	}
+	other := overlay("lowerdir="+lower, "upperdir="+strings.Replace(userdata, id, "other", 1)+"upper", "workdir="+userdata+"work")
+	if d := judge(t, allowed, other); d.Verdict != DenyVerdict {
+		t.Errorf("another container's upper directory: %+v", d.Violations)
+	}
+
+	// The shipped baseline denies the overlay type, and its directories too.
+	d := judge(t, loadShipped(t, "baseline"), overlay(append([]string{"lowerdir=/etc"}, dirs...)...))
+	controls := map[string]bool{}
+	for _, v := range d.Violations {
+		controls[v.Control] = true
+	}
+	if !controls["mountTypes"] || !controls["hostPaths"] {
+		t.Errorf("baseline: %+v", d.Violations)
+	}
+}

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -129,6 +130,7 @@ func TestPodman(t *testing.T) {
 			}
 		}
 	})
+	t.Run("OverlayVolumes", func(t *testing.T) { testPodmanOverlayVolumes(t, podman, guard, w.Path) })
 	for _, e := range engineEscapes {
 		t.Run(e.name+"IsDenied", func(t *testing.T) {
 			r := podman.Run(harness.PodmanRunSpec{Runtime: w.Path, Flags: e.podman, Command: []string{"/bin/sh", "-c", "echo escaped"}})
@@ -139,5 +141,47 @@ func TestPodman(t *testing.T) {
 			// guard-runtime's stderr, which Podman prints.
 			wantAll(t, "podman's stderr", strings.ReplaceAll(r.Stderr, `\`, ""), `guard-runtime: policy "baseline" denied container`, e.reason)
 		})
+	}
+}
+
+// testPodmanOverlayVolumes: -v SRC:DST:O is an overlay mount whose
+// lowerdir is the host directory SRC. The shipped baseline refuses the
+// overlay type; a policy that allows it admits the volume when SRC passes
+// hostPaths as a bind source would, and refuses it when SRC is sensitive.
+func testPodmanOverlayVolumes(t *testing.T, podman *harness.Podman, guard, baseline string) {
+	dir := policyDir(t)
+	writeFileMode(t, filepath.Join(dir, "podman-overlay.yaml"), "extends: baseline\ncontrols:\n  mountTypes:\n"+
+		"    allowed: [proc, sysfs, cgroup, cgroup2, tmpfs, devpts, mqueue, overlay]\n", 0o644)
+	config := guardConfig(t)
+	data, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFileMode(t, config, strings.Replace(string(data), filepath.Join(harness.ModuleRoot(t), "policy.d"), dir, 1), 0o600)
+	overlay, err := podman.AddRuntime("guard-podman-overlay", harness.GuardRuntimeCommand(guard, config, "podman-overlay"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := t.TempDir()
+	writeFileMode(t, filepath.Join(src, "greeting"), "hello\n", 0o644)
+	script := []string{"/bin/sh", "-c", "cat /data/greeting; echo changed >/data/greeting && echo written"}
+
+	r := podman.Run(harness.PodmanRunSpec{Runtime: overlay.Path, Flags: []string{"-v", src + ":/data:O"}, Command: script})
+	if r.Err != nil || r.Stdout != "hello\nwritten\n" {
+		t.Fatalf("an overlay volume of %s under a policy that allows overlay: %v, stdout %q\n%s", src, r.Err, r.Stdout, r.Stderr)
+	}
+	if data, _ := os.ReadFile(filepath.Join(src, "greeting")); string(data) != "hello\n" {
+		t.Errorf("the write went through to the host directory: %q", data)
+	}
+	for _, c := range []struct{ runtime, source, reason string }{
+		{overlay.Path, "/etc", "overlay mount (lowerdir) of /etc"},
+		{baseline, src, "the overlay mount at /data is not allowed"},
+	} {
+		r := podman.Run(harness.PodmanRunSpec{Runtime: c.runtime, Flags: []string{"-v", c.source + ":/data:O"}, Command: script})
+		if r.Err == nil || strings.Contains(r.Stdout, "written") {
+			t.Errorf("-v %s:/data:O through %s ran: %q", c.source, c.runtime, r.Stdout)
+			continue
+		}
+		wantAll(t, "podman's stderr", strings.ReplaceAll(r.Stderr, `\`, ""), c.reason)
 	}
 }
