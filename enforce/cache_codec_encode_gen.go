@@ -93,6 +93,7 @@ func binEncodeControls(b []byte, v *Controls) []byte {
 	b = binEncodePtrToNoNewPrivileges(b, &v.NoNewPrivileges)
 	b = binEncodePtrToOOM(b, &v.OOM)
 	b = binEncodePtrToPassedDescriptors(b, &v.PassedDescriptors)
+	b = binEncodePtrToPivotRoot(b, &v.PivotRoot)
 	b = binEncodePtrToPrivileged(b, &v.Privileged)
 	b = binEncodePtrToProcFd(b, &v.ProcFd)
 	b = binEncodePtrToReadOnlyRoot(b, &v.ReadOnlyRoot)
@@ -230,6 +231,13 @@ func binEncodePtrToPassedDescriptors(b []byte, v **PassedDescriptors) []byte {
 		return append(b, 0)
 	}
 	return binEncodePassedDescriptors(append(b, 1), *v)
+}
+
+func binEncodePtrToPivotRoot(b []byte, v **PivotRoot) []byte {
+	if *v == nil {
+		return append(b, 0)
+	}
+	return binEncodePivotRoot(append(b, 1), *v)
 }
 
 func binEncodePtrToPrivileged(b []byte, v **Privileged) []byte {
@@ -411,6 +419,10 @@ func binEncodeOOM(b []byte, v *OOM) []byte {
 }
 
 func binEncodePassedDescriptors(b []byte, v *PassedDescriptors) []byte {
+	return b
+}
+
+func binEncodePivotRoot(b []byte, v *PivotRoot) []byte {
 	return b
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCodecSchema("27fdb36e606b89d4")
+	registerCodecSchema("bb93313df1418c92")
 }
 
 func binDecodePolicyEntry(r *binReader, v *policyEntry) bool {
@@ -175,6 +175,9 @@ func binDecodeControls(r *binReader, v *Controls) bool {
 		return false
 	}
 	if !binDecodePtrToPassedDescriptors(r, &v.PassedDescriptors) {
+		return false
+	}
+	if !binDecodePtrToPivotRoot(r, &v.PivotRoot) {
 		return false
 	}
 	if !binDecodePtrToPrivileged(r, &v.Privileged) {
@@ -394,6 +397,16 @@ func binDecodePtrToPassedDescriptors(r *binReader, v **PassedDescriptors) bool {
 	elem := new(PassedDescriptors)
 	*v = elem
 	return binDecodePassedDescriptors(r, elem)
+}
+
+func binDecodePtrToPivotRoot(r *binReader, v **PivotRoot) bool {
+	set, ok := r.Flag()
+	if !ok || !set {
+		return ok
+	}
+	elem := new(PivotRoot)
+	*v = elem
+	return binDecodePivotRoot(r, elem)
 }
 
 func binDecodePtrToPrivileged(r *binReader, v **Privileged) bool {
@@ -669,6 +682,10 @@ func binDecodeOOM(r *binReader, v *OOM) bool {
 }
 
 func binDecodePassedDescriptors(r *binReader, v *PassedDescriptors) bool {
+	return true
+}
+
+func binDecodePivotRoot(r *binReader, v *PivotRoot) bool {
 	return true
 }
 

@@ -22,6 +22,7 @@ type Controls struct {
 	MaskedPaths       *MaskedPaths       `yaml:"maskedPaths,omitempty"`
 	ProcFd            *ProcFd            `yaml:"procFd,omitempty"`
 	PassedDescriptors *PassedDescriptors `yaml:"passedDescriptors,omitempty"`
+	PivotRoot         *PivotRoot         `yaml:"pivotRoot,omitempty"`
 	Hooks             *Hooks             `yaml:"hooks,omitempty"`
 	Unified           *Unified           `yaml:"unified,omitempty"`
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`

@@ -23,6 +23,8 @@ func (g *Gate) enforceConfig() error {
 	ctx.Bundle = bundle
 	ctx.Call.Descriptors = passedDescriptors(g.Inv, os.Getenv)
 	ctx.Call.SystemdCgroup = g.Inv.Global.SystemdCgroup
+	noPivot, _ := g.Inv.Option("no-pivot")
+	ctx.Call.NoPivot = noPivot == "true"
 	if ctx.Operation == OpRestore {
 		ctx.Call.LSMProfile, _ = g.Inv.Option("lsm-profile")
 		ctx.Call.LSMMountContext, _ = g.Inv.Option("lsm-mount-context")

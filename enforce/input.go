@@ -52,6 +52,9 @@ type Call struct {
 	// SystemdCgroup is runc's global --systemd-cgroup: runc then reads
 	// linux.cgroupsPath as systemd's slice:prefix:name, not as a path.
 	SystemdCgroup bool
+	// NoPivot is --no-pivot of create, run and restore: runc then chroots
+	// into the root filesystem instead of pivoting to it.
+	NoPivot bool
 }
 
 // Annotations returns the config's annotations, if any.

@@ -76,6 +76,7 @@ func (c *Controls) List() []NamedControl {
 		{"maskedPaths", c.MaskedPaths != nil, c.MaskedPaths},
 		{"procFd", c.ProcFd != nil, c.ProcFd},
 		{"passedDescriptors", c.PassedDescriptors != nil, c.PassedDescriptors},
+		{"pivotRoot", c.PivotRoot != nil, c.PivotRoot},
 		{"hooks", c.Hooks != nil, c.Hooks},
 		{"unified", c.Unified != nil, c.Unified},
 		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},
