@@ -102,6 +102,7 @@ func binEncodeControls(b []byte, v *Controls) []byte {
 	b = binEncodePtrToRunAsNonRoot(b, &v.RunAsNonRoot)
 	b = binEncodePtrToSELinux(b, &v.SELinux)
 	b = binEncodePtrToSeccomp(b, &v.Seccomp)
+	b = binEncodePtrToSessionKeyring(b, &v.SessionKeyring)
 	b = binEncodePtrToSysctls(b, &v.Sysctls)
 	b = binEncodePtrToSystemdProperties(b, &v.SystemdProperties)
 	b = binEncodePtrToUnified(b, &v.Unified)
@@ -296,6 +297,13 @@ func binEncodePtrToSeccomp(b []byte, v **Seccomp) []byte {
 	return binEncodeSeccomp(append(b, 1), *v)
 }
 
+func binEncodePtrToSessionKeyring(b []byte, v **SessionKeyring) []byte {
+	if *v == nil {
+		return append(b, 0)
+	}
+	return binEncodeSessionKeyring(append(b, 1), *v)
+}
+
 func binEncodePtrToSysctls(b []byte, v **Sysctls) []byte {
 	if *v == nil {
 		return append(b, 0)
@@ -465,6 +473,10 @@ func binEncodeSELinux(b []byte, v *SELinux) []byte {
 
 func binEncodeSeccomp(b []byte, v *Seccomp) []byte {
 	b = binEncodeAction(b, &v.Missing)
+	return b
+}
+
+func binEncodeSessionKeyring(b []byte, v *SessionKeyring) []byte {
 	return b
 }
 

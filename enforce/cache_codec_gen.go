@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCodecSchema("bb93313df1418c92")
+	registerCodecSchema("91bf22f00f6bc97c")
 }
 
 func binDecodePolicyEntry(r *binReader, v *policyEntry) bool {
@@ -202,6 +202,9 @@ func binDecodeControls(r *binReader, v *Controls) bool {
 		return false
 	}
 	if !binDecodePtrToSeccomp(r, &v.Seccomp) {
+		return false
+	}
+	if !binDecodePtrToSessionKeyring(r, &v.SessionKeyring) {
 		return false
 	}
 	if !binDecodePtrToSysctls(r, &v.Sysctls) {
@@ -489,6 +492,16 @@ func binDecodePtrToSeccomp(r *binReader, v **Seccomp) bool {
 	return binDecodeSeccomp(r, elem)
 }
 
+func binDecodePtrToSessionKeyring(r *binReader, v **SessionKeyring) bool {
+	set, ok := r.Flag()
+	if !ok || !set {
+		return ok
+	}
+	elem := new(SessionKeyring)
+	*v = elem
+	return binDecodeSessionKeyring(r, elem)
+}
+
 func binDecodePtrToSysctls(r *binReader, v **Sysctls) bool {
 	set, ok := r.Flag()
 	if !ok || !set {
@@ -748,6 +761,10 @@ func binDecodeSeccomp(r *binReader, v *Seccomp) bool {
 	if !binDecodeAction(r, &v.Missing) {
 		return false
 	}
+	return true
+}
+
+func binDecodeSessionKeyring(r *binReader, v *SessionKeyring) bool {
 	return true
 }
 

@@ -23,6 +23,7 @@ type Controls struct {
 	ProcFd            *ProcFd            `yaml:"procFd,omitempty"`
 	PassedDescriptors *PassedDescriptors `yaml:"passedDescriptors,omitempty"`
 	PivotRoot         *PivotRoot         `yaml:"pivotRoot,omitempty"`
+	SessionKeyring    *SessionKeyring    `yaml:"sessionKeyring,omitempty"`
 	Hooks             *Hooks             `yaml:"hooks,omitempty"`
 	Unified           *Unified           `yaml:"unified,omitempty"`
 	SystemdProperties *SystemdProperties `yaml:"systemdProperties,omitempty"`

@@ -25,6 +25,8 @@ func (g *Gate) enforceConfig() error {
 	ctx.Call.SystemdCgroup = g.Inv.Global.SystemdCgroup
 	noPivot, _ := g.Inv.Option("no-pivot")
 	ctx.Call.NoPivot = noPivot == "true"
+	noNewKeyring, _ := g.Inv.Option("no-new-keyring")
+	ctx.Call.NoNewKeyring = noNewKeyring == "true"
 	if ctx.Operation == OpRestore {
 		ctx.Call.LSMProfile, _ = g.Inv.Option("lsm-profile")
 		ctx.Call.LSMMountContext, _ = g.Inv.Option("lsm-mount-context")

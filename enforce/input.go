@@ -55,6 +55,9 @@ type Call struct {
 	// NoPivot is --no-pivot of create, run and restore: runc then chroots
 	// into the root filesystem instead of pivoting to it.
 	NoPivot bool
+	// NoNewKeyring is --no-new-keyring of create and run: the container
+	// then shares the session keyring runc was started with.
+	NoNewKeyring bool
 }
 
 // Annotations returns the config's annotations, if any.

@@ -77,6 +77,7 @@ func (c *Controls) List() []NamedControl {
 		{"procFd", c.ProcFd != nil, c.ProcFd},
 		{"passedDescriptors", c.PassedDescriptors != nil, c.PassedDescriptors},
 		{"pivotRoot", c.PivotRoot != nil, c.PivotRoot},
+		{"sessionKeyring", c.SessionKeyring != nil, c.SessionKeyring},
 		{"hooks", c.Hooks != nil, c.Hooks},
 		{"unified", c.Unified != nil, c.Unified},
 		{"systemdProperties", c.SystemdProperties != nil, c.SystemdProperties},

@@ -238,26 +238,32 @@ func nonRootWithSeccomp(t *testing.T) func(*specs.Spec) {
 	}
 }
 
-// TestNoPivotIsDenied: runc --no-pivot chroots into the root filesystem
-// instead of pivoting to it; every shipped policy refuses the call before
-// runc runs, and says why in runc's log.
-func TestNoPivotIsDenied(t *testing.T) {
+// TestCallFlagsThatWeakenIsolationAreDenied: runc --no-pivot chroots into
+// the root filesystem instead of pivoting to it, --no-new-keyring shares
+// the caller's session keyring; every shipped policy refuses the call
+// before runc runs, and says why.
+func TestCallFlagsThatWeakenIsolationAreDenied(t *testing.T) {
 	e := newRuncEnv(t)
 	bundle := e.bundle(t, []string{"true"}, nonRootWithSeccomp(t))
-	for _, policy := range []string{"baseline", "restricted"} {
-		id := "e2e-no-pivot-" + policy
-		t.Cleanup(func() { exec.Command(e.runc, "--root", e.root, "delete", "--force", id).Run() })
-		_, errOut, err := runCommand(e.guard, "--guard-config", e.config, "--guard-policy="+policy, "--root", e.root,
-			"--log", filepath.Join(bundle, "log.json"), "--log-format", "json", "run", "--no-pivot", "--bundle", bundle, id)
-		if err == nil || !strings.Contains(errOut, "runc --no-pivot confines the container with chroot instead of pivot_root") {
-			t.Errorf("%s: run --no-pivot: %v\n%s", policy, err, errOut)
-		}
-		if out, _, err := runCommand(e.runc, "--root", e.root, "state", id); err == nil {
-			t.Errorf("%s: runc knows the refused container: %s", policy, out)
+	for _, c := range []struct{ flag, reason string }{
+		{"--no-pivot", "runc --no-pivot confines the container with chroot instead of pivot_root"},
+		{"--no-new-keyring", "runc --no-new-keyring leaves the container in the session keyring runc was started with"},
+	} {
+		for _, policy := range []string{"baseline", "restricted"} {
+			id := "e2e" + c.flag[1:] + "-" + policy
+			t.Cleanup(func() { exec.Command(e.runc, "--root", e.root, "delete", "--force", id).Run() })
+			_, errOut, err := runCommand(e.guard, "--guard-config", e.config, "--guard-policy="+policy, "--root", e.root,
+				"--log", filepath.Join(bundle, "log.json"), "--log-format", "json", "run", c.flag, "--bundle", bundle, id)
+			if err == nil || !strings.Contains(errOut, c.reason) {
+				t.Errorf("%s: run %s: %v\n%s", policy, c.flag, err, errOut)
+			}
+			if out, _, err := runCommand(e.runc, "--root", e.root, "state", id); err == nil {
+				t.Errorf("%s: runc knows the refused container: %s", policy, out)
+			}
 		}
 	}
-	// The same bundle runs without it.
-	if out, errOut, err := e.guardRun(t, "restricted", bundle, "e2e-pivot"); err != nil {
-		t.Fatalf("the bundle without --no-pivot: %v\n%s%s", err, out, errOut)
+	// The same bundle runs without them.
+	if out, errOut, err := e.guardRun(t, "restricted", bundle, "e2e-plain-flags"); err != nil {
+		t.Fatalf("the bundle without those flags: %v\n%s%s", err, out, errOut)
 	}
 }
