@@ -85,8 +85,10 @@ import (
 // source that is a mount point, from one read of mountinfo. The sources
 // engineManaged admits are not looked at in these two ways: they lie
 // where the admin's engine keeps its data, often a filesystem of its own,
-// and every create would read mountinfo. Not examined: root.path
-// (Docker's is an overlay mount of its own).
+// and every create would read mountinfo. runc binds root.path recursively
+// too, so a root outside the bundle is judged as an rbind source at "/"
+// in all three ways, unless it lies in an engine's image store, where the
+// engine assembled it (Docker's and Podman's are overlay mounts).
 //
 // Rule patterns (engineManaged, allowed) name sources:
 //   - an absolute path, or one that starts with a root placeholder such as
@@ -447,7 +449,14 @@ func (c *HostPaths) checkRoot(in *Input, r *Report, rules *hostPathRules, values
 	}
 	if subject, why := c.refusal(in, rules, values, src, "/", root.Readonly, rootAdvice); why != "" {
 		r.Deny(rootField, "root filesystem %s is not allowed by policy %s: %s", subject, r.Policy(), why)
+		return
 	}
+	if matchingRule(rules.engineManaged, src, "/", root.Readonly, values) != nil {
+		return // an engine's image store: the engine assembled this root (an overlay mount, often)
+	}
+	// runc binds the root recursively (MS_BIND|MS_REC): it is judged as an
+	// rbind source, with what the host shows there besides its path.
+	c.checkMountsAt(in, r, rules, values, rootField, "root filesystem", src, "/", root.Readonly, true)
 }
 
 // resolveRoot places root.path on the host as runc does, and reports
@@ -494,23 +503,31 @@ func (c *HostPaths) checkSource(in *Input, r *Report, rules *hostPathRules, valu
 	if !bind {
 		return
 	}
+	c.checkMountsAt(in, r, rules, values, mountField(i, "source"), what, src, dest, readOnly, slices.Contains(m.Options, "rbind"))
+}
+
+// checkMountsAt judges what the host shows at an admitted bind source (or
+// root filesystem) src besides its path: the mount it is, the mount it
+// lies in, and with rbind the mounts below it. field is where violations
+// point.
+func (c *HostPaths) checkMountsAt(in *Input, r *Report, rules *hostPathRules, values map[string]string, field, what string, src mountSource, dest string, readOnly, rbind bool) {
 	hosts, fsType, hidden, err := mountedHostPaths(selfMountinfo, src.resolved)
 	if err != nil {
-		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
+		r.Deny(field, "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may be a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
 		return
 	}
 	if isKernelInterfaceType(fsType) {
-		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a %s filesystem, which shows the host's kernel, processes or files to the container whoever mounted it; remove the volume, or recreate it with a filesystem for data (tmpfs, a disk, a network share)", what, src.describe(), dest, r.Policy(), fsType)
+		r.Deny(field, "%s of %s at %s is not allowed by policy %s: it is a mount of a %s filesystem, which shows the host's kernel, processes or files to the container whoever mounted it; remove the volume, or recreate it with a filesystem for data (tmpfs, a disk, a network share)", what, src.describe(), dest, r.Policy(), fsType)
 		return
 	}
 	if hidden {
-		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of a part of a host filesystem that the host mounts only in other parts, so what it shows cannot be judged; remove the volume, or recreate it from a directory the host mounts", what, src.describe(), dest, r.Policy())
+		r.Deny(field, "%s of %s at %s is not allowed by policy %s: it is a mount of a part of a host filesystem that the host mounts only in other parts, so what it shows cannot be judged; remove the volume, or recreate it from a directory the host mounts", what, src.describe(), dest, r.Policy())
 		return
 	}
 	for _, host := range hosts {
 		hostSrc := mountSource{literal: host, written: host, resolved: host}
 		if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, volumeAdvice); why != "" {
-			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it is a mount of the host's %s: %s", what, src.describe(), dest, r.Policy(), subject, why)
+			r.Deny(field, "%s of %s at %s is not allowed by policy %s: it is a mount of the host's %s: %s", what, src.describe(), dest, r.Policy(), subject, why)
 			return
 		}
 	}
@@ -523,11 +540,11 @@ func (c *HostPaths) checkSource(in *Input, r *Report, rules *hostPathRules, valu
 	if matchingRule(rules.engineManaged, src, dest, readOnly, values) != nil {
 		return
 	}
-	if fsType == "" && !c.checkEnclosingMount(in, r, rules, values, i, what, src, dest, readOnly) {
+	if fsType == "" && !c.checkEnclosingMount(in, r, rules, values, field, what, src, dest, readOnly) {
 		return
 	}
-	if slices.Contains(m.Options, "rbind") {
-		c.checkSubmounts(in, r, rules, values, i, what, src, dest, readOnly)
+	if rbind {
+		c.checkSubmounts(in, r, rules, values, field, what, src, dest, readOnly)
 	}
 }
 
@@ -539,26 +556,26 @@ func (c *HostPaths) checkSource(in *Input, r *Report, rules *hostPathRules, valu
 // point, at its place under the destination; a directory the host shows
 // nowhere else is admitted, as under a source of its own. Only a directory
 // has mounts below it; mountinfo is read for those.
-func (c *HostPaths) checkSubmounts(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) {
+func (c *HostPaths) checkSubmounts(in *Input, r *Report, rules *hostPathRules, values map[string]string, field, what string, src mountSource, dest string, readOnly bool) {
 	if !isDirectory(src.resolved) {
 		return // a file; or a source gone since the statx above, which runc cannot bind either
 	}
 	mounts, err := mountsBelow(selfMountinfo, src.resolved)
 	if err != nil {
-		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: the mounts below it, which rbind carries along, cannot be listed: %v", what, src.describe(), dest, r.Policy(), err)
+		r.Deny(field, "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: the mounts below it, which rbind carries along, cannot be listed: %v", what, src.describe(), dest, r.Policy(), err)
 		return
 	}
 	for _, sub := range mounts {
 		point := sub.point
 		if isKernelInterfaceType(sub.fsType) {
-			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: rbind carries the %s filesystem mounted at %s below it into the container, which shows the host's kernel, processes or files; bind a directory without it, or with bind-nonrecursive", what, src.describe(), dest, r.Policy(), sub.fsType, point)
+			r.Deny(field, "%s of %s at %s is not allowed by policy %s: rbind carries the %s filesystem mounted at %s below it into the container, which shows the host's kernel, processes or files; bind a directory without it, or with bind-nonrecursive", what, src.describe(), dest, r.Policy(), sub.fsType, point)
 			return
 		}
 		under := path.Join(dest, strings.TrimPrefix(point, src.resolved))
 		for _, host := range sub.hosts {
 			hostSrc := mountSource{literal: host, written: host, resolved: host}
 			if subject, why := c.refusal(in, rules, values, hostSrc, under, readOnly, mountAdvice(in)); why != "" {
-				r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: rbind carries the mount at %s below it into the container, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
+				r.Deny(field, "%s of %s at %s is not allowed by policy %s: rbind carries the mount at %s below it into the container, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
 				return
 			}
 		}
@@ -573,14 +590,14 @@ func (c *HostPaths) checkSubmounts(in *Input, r *Report, rules *hostPathRules, v
 // A mount whose directory the host shows nowhere else (a disk of its own,
 // a tmpfs, a btrfs subvolume) is judged by its path alone, as before.
 // It reports whether the source is admitted.
-func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, i int, what string, src mountSource, dest string, readOnly bool) bool {
+func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRules, values map[string]string, field, what string, src mountSource, dest string, readOnly bool) bool {
 	point, hosts, fsType, err := enclosingMount(selfMountinfo, src.resolved)
 	switch {
 	case err != nil:
-		r.Deny(mountField(i, "source"), "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may lie in a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
+		r.Deny(field, "%s of %s at %s cannot be judged, and policy %s does not admit what it cannot check: it may lie in a mount of another host directory: %v", what, src.describe(), dest, r.Policy(), err)
 		return false
 	case isKernelInterfaceType(fsType):
-		r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the %s filesystem mounted at %s, which shows the host's kernel, processes or files to the container; %s", what, src.describe(), dest, r.Policy(), fsType, point, removeMountHint(in))
+		r.Deny(field, "%s of %s at %s is not allowed by policy %s: it lies in the %s filesystem mounted at %s, which shows the host's kernel, processes or files to the container; %s", what, src.describe(), dest, r.Policy(), fsType, point, removeMountHint(in))
 		return false
 	}
 	rel := strings.TrimPrefix(src.resolved, point)
@@ -588,7 +605,7 @@ func (c *HostPaths) checkEnclosingMount(in *Input, r *Report, rules *hostPathRul
 		shown := path.Join(host, rel)
 		hostSrc := mountSource{literal: shown, written: shown, resolved: shown}
 		if subject, why := c.refusal(in, rules, values, hostSrc, dest, readOnly, mountAdvice(in)); why != "" {
-			r.Deny(mountField(i, "source"), "%s of %s at %s is not allowed by policy %s: it lies in the mount at %s, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
+			r.Deny(field, "%s of %s at %s is not allowed by policy %s: it lies in the mount at %s, which shows the host's %s: %s", what, src.describe(), dest, r.Policy(), point, subject, why)
 			return false
 		}
 	}

@@ -408,3 +408,63 @@ func TestHostPathsMountsBelowAnRbindSource(t *testing.T) {
 		}
 	})
 }
+
+// runc binds the root filesystem recursively: a root.path outside the
+// bundle and the engines' image stores is judged as an rbind source at
+// "/", by what it is a mount of, what it lies in and what is mounted
+// below it. An engine's image store is not looked at: the engine
+// assembled the root there, often as an overlay mount.
+func TestHostPathsRootFilesystemMounts(t *testing.T) {
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret")
+	mustMkdir(t, secret)
+	docker := filepath.Join(host, "docker")
+	policy := fmt.Sprintf("extends: baseline\ncontrols:\n  hostPaths:\n    roots:\n      dockerRoot: %s\n    sensitive:\n      - {path: %s, what: secrets}\n", docker, secret)
+	node := loadFrom(t, policyDir(t, map[string]string{"node": policy}), "node")
+	judgeRoot := func(t *testing.T, root string) *Decision {
+		t.Helper()
+		s := compliantSpec()
+		s.Root = &specs.Root{Path: root}
+		return judgeSpecIn(t, node, s, Context{Operation: OpCreate, ContainerID: "fixture", Bundle: t.TempDir()})
+	}
+	dir := func(t *testing.T, name string) string {
+		p := filepath.Join(host, name)
+		mustMkdir(t, filepath.Join(p, "below"))
+		return p
+	}
+
+	t.Run("a proc filesystem below the root", func(t *testing.T) {
+		root := dir(t, "root-with-proc")
+		mustMount(t, "proc", filepath.Join(root, "below"), "proc", 0)
+		if msg := violationAt(judgeRoot(t, root), rootField).Message; !strings.Contains(msg, "rbind carries the proc filesystem mounted at "+filepath.Join(root, "below")) {
+			t.Fatalf("%q", msg)
+		}
+	})
+	t.Run("a root that is a bind mount of a sensitive directory", func(t *testing.T) {
+		root := dir(t, "root-of-secret")
+		mustMount(t, secret, root, "", unix.MS_BIND)
+		if msg := violationAt(judgeRoot(t, root), rootField).Message; !strings.Contains(msg, "it is a mount of the host's "+secret) {
+			t.Fatalf("%q", msg)
+		}
+	})
+	t.Run("a plain directory", func(t *testing.T) {
+		if d := judgeRoot(t, dir(t, "plain-root")); hasViolationAt(d, rootField) {
+			t.Fatalf("%+v", d.Violations)
+		}
+	})
+	t.Run("an overlay mount in Docker's image store", func(t *testing.T) {
+		layer := filepath.Join(docker, "overlay2", "0123abcd")
+		for _, d := range []string{"lower", "upper", "work", "merged"} {
+			mustMkdir(t, filepath.Join(layer, d))
+		}
+		merged := filepath.Join(layer, "merged")
+		options := fmt.Sprintf("lowerdir=%s/lower,upperdir=%s/upper,workdir=%s/work", layer, layer, layer)
+		if err := unix.Mount("overlay", merged, "overlay", 0, options); err != nil {
+			t.Skipf("mount an overlay here: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(merged, unix.MNT_DETACH) })
+		if d := judgeRoot(t, merged); hasViolationAt(d, rootField) {
+			t.Fatalf("Docker's own root: %+v", d.Violations)
+		}
+	})
+}
