@@ -100,6 +100,7 @@ func binEncodeControls(b []byte, v *Controls) []byte {
 	b = binEncodePtrToResources(b, &v.Resources)
 	b = binEncodePtrToRlimits(b, &v.Rlimits)
 	b = binEncodePtrToRunAsNonRoot(b, &v.RunAsNonRoot)
+	b = binEncodePtrToRunAsNonRootGroup(b, &v.RunAsNonRootGroup)
 	b = binEncodePtrToSELinux(b, &v.SELinux)
 	b = binEncodePtrToSeccomp(b, &v.Seccomp)
 	b = binEncodePtrToSessionKeyring(b, &v.SessionKeyring)
@@ -281,6 +282,13 @@ func binEncodePtrToRunAsNonRoot(b []byte, v **RunAsNonRoot) []byte {
 		return append(b, 0)
 	}
 	return binEncodeRunAsNonRoot(append(b, 1), *v)
+}
+
+func binEncodePtrToRunAsNonRootGroup(b []byte, v **RunAsNonRootGroup) []byte {
+	if *v == nil {
+		return append(b, 0)
+	}
+	return binEncodeRunAsNonRootGroup(append(b, 1), *v)
 }
 
 func binEncodePtrToSELinux(b []byte, v **SELinux) []byte {
@@ -465,6 +473,12 @@ func binEncodeRunAsNonRoot(b []byte, v *RunAsNonRoot) []byte {
 	return b
 }
 
+func binEncodeRunAsNonRootGroup(b []byte, v *RunAsNonRootGroup) []byte {
+	b = binEncodeAction(b, &v.Action)
+	b = binEncodeUint32(b, &v.GID)
+	return b
+}
+
 func binEncodeSELinux(b []byte, v *SELinux) []byte {
 	b = binEncodeSliceOfString(b, &v.AllowedTypes)
 	b = binEncodeSliceOfString(b, &v.DeniedTypes)
@@ -621,6 +635,10 @@ func binEncodeMapOfStringToRlimitValue(b []byte, v *map[string]RlimitValue) []by
 		b = binEncodeRlimitValue(b, &value)
 	}
 	return b
+}
+
+func binEncodeUint32(b []byte, v *uint32) []byte {
+	return binAppendUint(b, uint64(*v))
 }
 
 func binEncodeDeviceRule(b []byte, v *DeviceRule) []byte {

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCodecSchema("91bf22f00f6bc97c")
+	registerCodecSchema("76fad131dbe3314a")
 }
 
 func binDecodePolicyEntry(r *binReader, v *policyEntry) bool {
@@ -196,6 +196,9 @@ func binDecodeControls(r *binReader, v *Controls) bool {
 		return false
 	}
 	if !binDecodePtrToRunAsNonRoot(r, &v.RunAsNonRoot) {
+		return false
+	}
+	if !binDecodePtrToRunAsNonRootGroup(r, &v.RunAsNonRootGroup) {
 		return false
 	}
 	if !binDecodePtrToSELinux(r, &v.SELinux) {
@@ -470,6 +473,16 @@ func binDecodePtrToRunAsNonRoot(r *binReader, v **RunAsNonRoot) bool {
 	elem := new(RunAsNonRoot)
 	*v = elem
 	return binDecodeRunAsNonRoot(r, elem)
+}
+
+func binDecodePtrToRunAsNonRootGroup(r *binReader, v **RunAsNonRootGroup) bool {
+	set, ok := r.Flag()
+	if !ok || !set {
+		return ok
+	}
+	elem := new(RunAsNonRootGroup)
+	*v = elem
+	return binDecodeRunAsNonRootGroup(r, elem)
 }
 
 func binDecodePtrToSELinux(r *binReader, v **SELinux) bool {
@@ -747,6 +760,16 @@ func binDecodeRunAsNonRoot(r *binReader, v *RunAsNonRoot) bool {
 	return true
 }
 
+func binDecodeRunAsNonRootGroup(r *binReader, v *RunAsNonRootGroup) bool {
+	if !binDecodeAction(r, &v.Action) {
+		return false
+	}
+	if !binDecodeUint32(r, &v.GID) {
+		return false
+	}
+	return true
+}
+
 func binDecodeSELinux(r *binReader, v *SELinux) bool {
 	if !binDecodeSliceOfString(r, &v.AllowedTypes) {
 		return false
@@ -976,6 +999,12 @@ func binDecodeMapOfStringToRlimitValue(r *binReader, v *map[string]RlimitValue) 
 	}
 	*v = entries
 	return true
+}
+
+func binDecodeUint32(r *binReader, v *uint32) bool {
+	x, ok := r.Uint(32)
+	*v = uint32(x)
+	return ok
 }
 
 func binDecodeDeviceRule(r *binReader, v *DeviceRule) bool {

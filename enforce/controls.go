@@ -8,11 +8,12 @@ package enforce
 type Controls struct {
 	Privileged *Privileged `yaml:"privileged,omitempty"`
 
-	RunAsNonRoot    *RunAsNonRoot    `yaml:"runAsNonRoot,omitempty"`
-	Capabilities    *Capabilities    `yaml:"capabilities,omitempty"`
-	ReadOnlyRoot    *ReadOnlyRoot    `yaml:"readOnlyRoot,omitempty"`
-	Resources       *Resources       `yaml:"resources,omitempty"`
-	NoNewPrivileges *NoNewPrivileges `yaml:"noNewPrivileges,omitempty"`
+	RunAsNonRoot      *RunAsNonRoot      `yaml:"runAsNonRoot,omitempty"`
+	RunAsNonRootGroup *RunAsNonRootGroup `yaml:"runAsNonRootGroup,omitempty"`
+	Capabilities      *Capabilities      `yaml:"capabilities,omitempty"`
+	ReadOnlyRoot      *ReadOnlyRoot      `yaml:"readOnlyRoot,omitempty"`
+	Resources         *Resources         `yaml:"resources,omitempty"`
+	NoNewPrivileges   *NoNewPrivileges   `yaml:"noNewPrivileges,omitempty"`
 
 	Devices           *Devices           `yaml:"devices,omitempty"`
 	Sysctls           *Sysctls           `yaml:"sysctls,omitempty"`

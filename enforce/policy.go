@@ -64,6 +64,7 @@ func (c *Controls) List() []NamedControl {
 	}{
 		{"privileged", c.Privileged != nil, c.Privileged},
 		{"runAsNonRoot", c.RunAsNonRoot != nil, c.RunAsNonRoot},
+		{"runAsNonRootGroup", c.RunAsNonRootGroup != nil, c.RunAsNonRootGroup},
 		{"capabilities", c.Capabilities != nil, c.Capabilities},
 		{"readOnlyRoot", c.ReadOnlyRoot != nil, c.ReadOnlyRoot},
 		{"resources", c.Resources != nil, c.Resources},

@@ -267,3 +267,27 @@ func TestCallFlagsThatWeakenIsolationAreDenied(t *testing.T) {
 		t.Fatalf("the bundle without those flags: %v\n%s%s", err, out, errOut)
 	}
 }
+
+// TestRootGroupIsRewritten: under a policy with runAsNonRootGroup
+// rewrite, a process in group 0 (Docker's -u 1000 on an image without
+// /etc/passwd) runs in the policy's group instead, without 0 among its
+// supplementary groups.
+func TestRootGroupIsRewritten(t *testing.T) {
+	e := newRuncEnv(t)
+	settings := e.baseSettings(t)
+	settings.policyDir = policyDir(t)
+	writeFileMode(t, filepath.Join(settings.policyDir, "groups.yaml"),
+		"extends: restricted\ncontrols:\n  runAsNonRootGroup: {action: rewrite, gid: 65534}\n", 0o644)
+	e.config = writeGuardSettings(t, settings)
+	bundle := e.bundle(t, []string{"sh", "-c", "echo gid=$(id -g) groups=$(id -G)"}, func(s *specs.Spec) {
+		nonRootWithSeccomp(t)(s)
+		s.Process.User = specs.User{UID: 1000, GID: 0, AdditionalGids: []uint32{0}}
+	})
+	out, errOut, err := e.guardRun(t, "groups", bundle, "e2e-root-group")
+	if err != nil {
+		t.Fatalf("the container failed: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+	}
+	if strings.TrimSpace(out) != "gid=65534 groups=65534" {
+		t.Errorf("the container runs with %q, want gid=65534 groups=65534", strings.TrimSpace(out))
+	}
+}
