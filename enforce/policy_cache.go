@@ -73,7 +73,9 @@ func (c *verifyCache) lookupPolicy(entryName, dir, name string) *Policy {
 		return nil
 	}
 	e, ok := decodePolicyEntry(data)
-	if !ok || e.Dir != dir || e.Name != name || e.Policy == nil {
+	// An entry names the directory and the policy's file at least: one
+	// that names no file would never go stale.
+	if !ok || e.Dir != dir || e.Name != name || e.Policy == nil || len(e.Files) < 2 {
 		return nil
 	}
 	for _, f := range e.Files {
