@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"math"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -156,26 +155,17 @@ func TestBinReaderScalars(t *testing.T) {
 // An entry that names no file it was built from would never go stale:
 // it is not used.
 func TestPolicyEntryWithoutFilesIsNotUsed(t *testing.T) {
-	settledClock(t)
-	dir, cacheDir := copyPolicies(t, "baseline"), filepath.Join(t.TempDir(), "cache")
-	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := openVerifyCache(cacheDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := policyEntryName(dir, "baseline")
-	data, err := os.ReadFile(filepath.Join(cacheDir, name))
+	cache, dir, name, entry := storedEntry(t)
+	data, err := os.ReadFile(entry)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e, ok := decodePolicyEntry(data)
-	if !ok || len(e.Files) < 2 || cache.lookupPolicy(name, dir, "baseline") == nil {
+	if !ok || len(e.Files) < 2 {
 		t.Fatalf("the stored entry: %v, files %v", ok, e)
 	}
 	e.Files = nil
-	if err := os.WriteFile(filepath.Join(cacheDir, name), encodePolicyEntry(e), 0o600); err != nil {
+	if err := os.WriteFile(entry, encodePolicyEntry(e), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if cache.lookupPolicy(name, dir, "baseline") != nil {

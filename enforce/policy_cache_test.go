@@ -138,10 +138,11 @@ func BenchmarkLoadPolicyFromCache(b *testing.B) {
 	}
 }
 
-// An entry written for other types (another version of guard-runtime,
-// whose policy has other settings) is not read: a setting it lacks would
-// read as off.
-func TestCacheEntryOfOtherTypesIsNotRead(t *testing.T) {
+// storedEntry loads a copy of the shipped baseline through a fresh cache,
+// and returns the cache, that policy directory, the entry's name and its
+// file, whose content the test may change.
+func storedEntry(t *testing.T) (cache *verifyCache, dir, name, file string) {
+	t.Helper()
 	settledClock(t)
 	dir, cacheDir := copyPolicies(t, "baseline"), filepath.Join(t.TempDir(), "cache")
 	if _, err := loadPolicyCached(dir, "baseline", cacheDir); err != nil {
@@ -151,11 +152,18 @@ func TestCacheEntryOfOtherTypesIsNotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	name := policyEntryName(dir, "baseline")
+	name = policyEntryName(dir, "baseline")
 	if cache.lookupPolicy(name, dir, "baseline") == nil {
 		t.Fatal("no usable cache entry after a load")
 	}
-	entry := filepath.Join(cacheDir, name)
+	return cache, dir, name, filepath.Join(cacheDir, name)
+}
+
+// An entry written for other types (another version of guard-runtime,
+// whose policy has other settings) is not read: a setting it lacks would
+// read as off.
+func TestCacheEntryOfOtherTypesIsNotRead(t *testing.T) {
+	cache, dir, name, entry := storedEntry(t)
 	data, err := os.ReadFile(entry)
 	if err != nil {
 		t.Fatal(err)
