@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strconv"
 	"unsafe"
 )
 
@@ -120,7 +121,7 @@ func (r *binReader) Int(bits int) (int64, bool) {
 		x = ^x
 	}
 	if bits == 0 {
-		bits = strconvIntSize
+		bits = strconv.IntSize
 	}
 	return x, bits == 64 || (-1<<(bits-1) <= x && x < 1<<(bits-1))
 }
@@ -129,7 +130,7 @@ func (r *binReader) Int(bits int) (int64, bool) {
 func (r *binReader) Uint(bits int) (uint64, bool) {
 	x, ok := r.uvarint()
 	if bits == 0 {
-		bits = strconvIntSize
+		bits = strconv.IntSize
 	}
 	return x, ok && (bits == 64 || x < 1<<bits)
 }
@@ -143,9 +144,6 @@ func (r *binReader) Float(bits int) (float64, bool) {
 	r.pos += 8
 	return x, bits == 64 || float64(float32(x)) == x || math.IsNaN(x)
 }
-
-// strconvIntSize is the size of int and uint.
-const strconvIntSize = 32 << (^uint(0) >> 63)
 
 func binAppendCount(b []byte, n int) []byte { return binary.AppendUvarint(b, uint64(n)+1) }
 
